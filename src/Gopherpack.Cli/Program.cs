@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Gopherpack.Cli;
+
+return await GopherpackCommand.RunAsync(args);

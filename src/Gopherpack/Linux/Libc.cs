@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace Gopherpack.Linux;
+
+/// <summary>The libc calls .NET does not expose. Linux x86_64/arm64 layouts.</summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+    public const int ECHILD = 10, EINTR = 4, ESRCH = 3;
+    public const int WNOHANG = 1;
+    public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
+    public const int RLIMIT_NOFILE = 7;
+    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    /// <summary>Generous sizes for glibc's opaque structs (80 and 336 bytes on x86_64).</summary>
+    public const int SpawnFileActionsSize = 512, SpawnAttrSize = 1024, SigSetSize = 128;
+    public const int CpuSetBytes = 512;
+
+    [LibraryImport(Lib, SetLastError = true)] public static partial int posix_spawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_init(void* actions);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_destroy(void* actions);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, int mode);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_addclosefrom_np(void* actions, int from);
+    [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_addchdir_np(void* actions, byte* path);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_init(void* attr);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_destroy(void* attr);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_setflags(void* attr, short flags);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
+    [LibraryImport(Lib)] public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
+    [LibraryImport(Lib)] public static partial int sigemptyset(void* set);
+    [LibraryImport(Lib)] public static partial int sigfillset(void* set);
+
+    [LibraryImport(Lib, SetLastError = true)] public static partial int sched_setaffinity(int pid, nint size, byte* mask);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int sched_getaffinity(int pid, nint size, byte* mask);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int kill(int pid, int signal);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int waitpid(int pid, out int status, int options);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getrlimit(int resource, out RLimit limit);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int setrlimit(int resource, in RLimit limit);
+    [LibraryImport(Lib)] public static partial uint geteuid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit { public ulong Current; public ulong Max; }
+
+    public static string Error(int errno) => Marshal.GetPInvokeErrorMessage(errno) + $" (errno {errno})";
+}

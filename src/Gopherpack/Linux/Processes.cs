@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace Gopherpack.Linux;
+
+/// <summary>Signals and reaping for the master's own children. Never waitpid(-1): the .NET runtime owns other children.</summary>
+public static class Processes
+{
+    /// <summary>Signals the child's whole process group, so helpers it started go too.</summary>
+    public static void SignalGroup(int pid, int signal)
+    {
+        if (Libc.kill(-pid, signal) != 0 && Marshal.GetLastPInvokeError() == Libc.ESRCH)
+            Libc.kill(pid, signal);
+    }
+
+    public static bool Signal(int pid, int signal) => Libc.kill(pid, signal) == 0;
+
+    /// <summary>Reaps <paramref name="pid"/> if it has exited; null while it runs.</summary>
+    public static ExitStatus? TryReap(int pid)
+    {
+        while (true)
+        {
+            var result = Libc.waitpid(pid, out var status, Libc.WNOHANG);
+            if (result == pid) return ExitStatus.FromWaitStatus(status);
+            if (result == 0) return null;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR) continue;
+            // ECHILD: not our child any more (already reaped); report it gone so no slot waits forever.
+            return ExitStatus.Killed(0);
+        }
+    }
+
+    public static bool IsAlive(int pid) => Libc.kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != Libc.ESRCH;
+}

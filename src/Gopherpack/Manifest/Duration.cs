@@ -1,0 +1,34 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Gopherpack.Manifest;
+
+/// <summary>Durations as written in manifests: <c>100ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, <c>1m30s</c>, <c>0</c>.</summary>
+public static partial class Duration
+{
+    [GeneratedRegex(@"\G(\d+(?:\.\d+)?)(ms|s|m|h)")]
+    private static partial Regex Part();
+
+    public static bool TryParse(string text, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (text == "0") return true;
+        if (text.Length == 0) return false;
+        var position = 0;
+        double totalMs = 0;
+        while (position < text.Length)
+        {
+            var match = Part().Match(text, position);
+            if (!match.Success) return false;
+            var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            totalMs += number * match.Groups[2].Value switch { "ms" => 1, "s" => 1000, "m" => 60_000, _ => 3_600_000 };
+            position += match.Length;
+        }
+        if (totalMs > TimeSpan.FromDays(365).TotalMilliseconds) return false;
+        value = TimeSpan.FromMilliseconds(totalMs);
+        return true;
+    }
+
+    public static string Format(TimeSpan value) =>
+        value.TotalMilliseconds < 1000 ? $"{value.TotalMilliseconds:0}ms" : $"{value.TotalSeconds:0.###}s";
+}

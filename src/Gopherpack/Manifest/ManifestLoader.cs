@@ -1,0 +1,363 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Gopherpack.Manifest;
+
+/// <summary>Loads and validates a pack manifest, reporting every problem at once with file, line and column.</summary>
+public static partial class ManifestLoader
+{
+    private static readonly string[] TopKeys =
+        ["name", "command", "args", "workingDirectory", "env", "workers", "cpus", "listeners", "limits", "ready", "stop", "restart", "reload", "watchdog", "logs"];
+    private static readonly string[] ListenerKeys = ["name", "address", "mode", "backlog", "protocols", "maxConnections", "tls", "fileMode"];
+    private const int MaxManifestBytes = 1 << 20;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")] private static partial Regex PackName();
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")] private static partial Regex ListenerName();
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")] private static partial Regex EnvName();
+    [GeneratedRegex("^0?[0-7]{3}$")] private static partial Regex OctalMode();
+
+    /// <exception cref="ManifestException">The file is missing, unreadable or invalid.</exception>
+    public static PackManifest Load(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        string text;
+        try
+        {
+            var info = new FileInfo(fullPath);
+            if (info.Exists && info.Length > MaxManifestBytes)
+                throw Single(fullPath, $"manifest is larger than {MaxManifestBytes / 1024} KiB");
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Single(fullPath, e is FileNotFoundException or DirectoryNotFoundException ? "manifest file not found" : $"cannot read manifest: {e.Message}");
+        }
+        return Parse(text, fullPath);
+    }
+
+    /// <summary>Validates manifest text as if it were read from <paramref name="path"/> (used for relative paths and messages).</summary>
+    public static PackManifest Parse(string text, string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        var root = ParseYaml(text, fullPath);
+        var reader = new YamlNodeReader(fullPath);
+        var manifest = new ManifestBuilder(reader, fullPath, root).Build();
+        if (reader.Errors.Count > 0 || manifest is null) throw new ManifestException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+        return manifest;
+    }
+
+    private static YamlNode ParseYaml(string text, string file)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count == 0) throw Single(file, "manifest is empty");
+            if (stream.Documents.Count > 1) throw Single(file, "manifest must hold one YAML document", (int)stream.Documents[1].RootNode.Start.Line);
+            var rootNode = stream.Documents[0].RootNode;
+            if (HasAlias(rootNode)) throw Single(file, "YAML anchors and aliases are not supported in manifests", (int)rootNode.Start.Line);
+            return rootNode;
+        }
+        catch (YamlException e)
+        {
+            var message = (e.InnerException?.Message ?? e.Message).Replace(Environment.NewLine, " ");
+            throw new ManifestException([new ManifestError(file, (int)Math.Max(1, e.Start.Line), (int)Math.Max(1, e.Start.Column), "YAML syntax error: " + StripPosition(message))]);
+        }
+    }
+
+    private static bool HasAlias(YamlNode root)
+    {
+        var stack = new Stack<YamlNode>([root]);
+        var seen = new HashSet<YamlNode>(ReferenceEqualityComparer.Instance);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            if (!seen.Add(node)) return true;
+            if (!node.Anchor.IsEmpty) return true;
+            var children = node switch
+            {
+                YamlMappingNode m => m.Children.SelectMany(c => new[] { c.Key, c.Value }),
+                YamlSequenceNode s => s.Children,
+                _ => [],
+            };
+            foreach (var child in children) stack.Push(child);
+        }
+        return false;
+    }
+
+    private static string StripPosition(string message)
+    {
+        // YamlDotNet prefixes "(Line: 3, Col: 5, Idx: ..) - (Line: ..): "; the position is already in our prefix.
+        var marker = message.LastIndexOf("): ", StringComparison.Ordinal);
+        return message.StartsWith("(Line:", StringComparison.Ordinal) && marker > 0 ? message[(marker + 3)..] : message;
+    }
+
+    private static ManifestException Single(string file, string message, int line = 1) =>
+        new([new ManifestError(file, line, 1, message)]);
+
+    /// <summary>Walks the document once, filling a manifest and recording problems in the reader.</summary>
+    private sealed class ManifestBuilder(YamlNodeReader r, string file, YamlNode root)
+    {
+        private readonly string _directory = Path.GetDirectoryName(file)!;
+
+        public PackManifest? Build()
+        {
+            var top = r.Mapping(root, "the manifest", TopKeys);
+            if (top is null) return null;
+
+            var name = top.TryGetValue("name", out var nameNode) ? r.NonEmptyString(nameNode, "name") : Missing("name");
+            if (name is not null && !PackName().IsMatch(name))
+            {
+                r.Error(nameNode!, $"'name' must be lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters, not '{name}'");
+                name = null;
+            }
+            var workingDirectory = _directory;
+            if (top.TryGetValue("workingDirectory", out var wdNode) && r.NonEmptyString(wdNode, "workingDirectory") is { } wd)
+            {
+                workingDirectory = Path.GetFullPath(wd, _directory);
+                if (!Directory.Exists(workingDirectory)) r.Error(wdNode, $"working directory '{workingDirectory}' does not exist");
+            }
+            var command = top.TryGetValue("command", out var commandNode) ? ResolveCommand(commandNode) : Missing("command");
+            var args = top.TryGetValue("args", out var argsNode) ? StringList(argsNode, "args") : [];
+            var env = top.TryGetValue("env", out var envNode) ? Env(envNode) : new Dictionary<string, string>();
+            int? workers = null;
+            if (top.TryGetValue("workers", out var workersNode) && !IsAuto(workersNode)) workers = r.Int(workersNode, "workers", 1, 1024);
+            var cpus = top.TryGetValue("cpus", out var cpusNode) ? Cpus(cpusNode) : CpuSelection.Auto;
+            var listeners = top.TryGetValue("listeners", out var listenersNode) ? Listeners(listenersNode) : [];
+
+            var manifest = new PackManifest
+            {
+                Name = name ?? "",
+                ManifestPath = file,
+                Command = command ?? "",
+                Args = args,
+                WorkingDirectory = workingDirectory,
+                Env = env,
+                Workers = workers,
+                Cpus = cpus,
+                Listeners = listeners,
+            };
+            manifest = Section(top, "limits", manifest, ["nofile"], (m, e) => m with
+            {
+                NofileLimit = e.TryGetValue("nofile", out var n) ? (ulong?)r.Int(n, "limits.nofile", 64, int.MaxValue) : null,
+            });
+            manifest = Section(top, "ready", manifest, ["mode", "timeout", "delay"], (m, e) => m with
+            {
+                Ready = new ReadySpec
+                {
+                    Mode = Get(e, "mode", n => r.Enum(n, "ready.mode", ("notify", ReadyMode.Notify), ("delay", ReadyMode.Delay))) ?? m.Ready.Mode,
+                    Timeout = Get(e, "timeout", n => r.Duration(n, "ready.timeout", false)) ?? m.Ready.Timeout,
+                    Delay = Get(e, "delay", n => r.Duration(n, "ready.delay", true)) ?? m.Ready.Delay,
+                },
+            });
+            manifest = Section(top, "stop", manifest, ["signal", "timeout"], (m, e) => m with
+            {
+                Stop = new StopSpec
+                {
+                    Signal = Get(e, "signal", StopSignal) ?? m.Stop.Signal,
+                    Timeout = Get(e, "timeout", n => r.Duration(n, "stop.timeout", false)) ?? m.Stop.Timeout,
+                },
+            });
+            manifest = Section(top, "restart", manifest, ["backoff", "limit"], (m, e) => m with { Restart = Restart(e, m.Restart) });
+            manifest = Section(top, "reload", manifest, ["strategy"], (m, e) => m with
+            {
+                ReloadStrategy = Get(e, "strategy", n => r.Enum(n, "reload.strategy", ("surge", ReloadStrategy.Surge), ("rolling", ReloadStrategy.Rolling))) ?? m.ReloadStrategy,
+            });
+            manifest = Section(top, "watchdog", manifest, ["timeout"], (m, e) => m with
+            {
+                WatchdogTimeout = Get(e, "timeout", n => r.Duration(n, "watchdog.timeout", true)) ?? m.WatchdogTimeout,
+            });
+            manifest = Section(top, "logs", manifest, ["workers"], (m, e) => m with
+            {
+                WorkerLogs = Get(e, "workers", n => r.Enum(n, "logs.workers", ("inherit", WorkerLogMode.Inherit), ("prefix", WorkerLogMode.Prefix))) ?? m.WorkerLogs,
+            });
+            return manifest;
+        }
+
+        private string? Missing(string key)
+        {
+            r.Error(root, $"required key '{key}' is missing");
+            return null;
+        }
+
+        private static bool IsAuto(YamlNode node) => node is YamlScalarNode { Value: "auto" };
+
+        private static T? Get<T>(Dictionary<string, YamlNode> entries, string key, Func<YamlNode, T?> read) where T : struct =>
+            entries.TryGetValue(key, out var node) ? read(node) : null;
+
+        private PackManifest Section(Dictionary<string, YamlNode> top, string key, PackManifest manifest, string[] keys,
+            Func<PackManifest, Dictionary<string, YamlNode>, PackManifest> apply)
+        {
+            if (!top.TryGetValue(key, out var node)) return manifest;
+            var entries = r.Mapping(node, $"'{key}'", keys);
+            return entries is null ? manifest : apply(manifest, entries);
+        }
+
+        private int? StopSignal(YamlNode node)
+        {
+            var text = r.Scalar(node, "stop.signal");
+            if (text is null) return null;
+            if (SignalNames.TryParseStopSignal(text, out var signal)) return signal;
+            r.Error(node, $"'stop.signal' must be one of {string.Join(", ", SignalNames.StopSignalNames)}, not '{text}'");
+            return null;
+        }
+
+        private RestartSpec Restart(Dictionary<string, YamlNode> entries, RestartSpec spec)
+        {
+            if (entries.TryGetValue("backoff", out var backoffNode) && r.Mapping(backoffNode, "'restart.backoff'", ["initial", "max"]) is { } backoff)
+            {
+                spec = spec with
+                {
+                    BackoffInitial = Get(backoff, "initial", n => r.Duration(n, "restart.backoff.initial", false)) ?? spec.BackoffInitial,
+                    BackoffMax = Get(backoff, "max", n => r.Duration(n, "restart.backoff.max", false)) ?? spec.BackoffMax,
+                };
+                if (spec.BackoffMax < spec.BackoffInitial)
+                    r.Error(backoffNode, $"'restart.backoff.max' ({Duration.Format(spec.BackoffMax)}) must not be less than 'restart.backoff.initial' ({Duration.Format(spec.BackoffInitial)})");
+            }
+            if (entries.TryGetValue("limit", out var limitNode) && r.Mapping(limitNode, "'restart.limit'", ["restarts", "window"]) is { } limit)
+            {
+                spec = spec with
+                {
+                    LimitRestarts = Get(limit, "restarts", n => r.Int(n, "restart.limit.restarts", 0, 1_000_000)) ?? spec.LimitRestarts,
+                    LimitWindow = Get(limit, "window", n => r.Duration(n, "restart.limit.window", false)) ?? spec.LimitWindow,
+                };
+            }
+            return spec;
+        }
+
+        private string? ResolveCommand(YamlNode node)
+        {
+            var command = r.NonEmptyString(node, "command");
+            if (command is null) return null;
+            var resolved = CommandResolver.Resolve(command, _directory, out var problem);
+            if (resolved is null) r.Error(node, problem);
+            return resolved;
+        }
+
+        private List<string> StringList(YamlNode node, string key)
+        {
+            var items = r.Sequence(node, key);
+            if (items is null) return [];
+            var values = new List<string>();
+            foreach (var item in items)
+                if (item is YamlScalarNode { Value: { } value }) values.Add(value);
+                else r.Error(item, $"each entry of '{key}' must be a single value");
+            return values;
+        }
+
+        private Dictionary<string, string> Env(YamlNode node)
+        {
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (node is not YamlMappingNode mapping) { r.Error(node, "'env' must be a mapping of variable names to values"); return env; }
+            foreach (var (keyNode, value) in mapping.Children)
+            {
+                var key = (keyNode as YamlScalarNode)?.Value;
+                if (key is null || !EnvName().IsMatch(key)) { r.Error(keyNode, $"'{key}' is not a valid environment variable name"); continue; }
+                if (WorkerContract.IsReserved(key)) { r.Error(keyNode, $"'env.{key}' is set by gopherpack for each worker and cannot be set in the manifest"); continue; }
+                if (value is YamlScalarNode { Value: { } text }) env[key] = text;
+                else r.Error(value, $"'env.{key}' must be a single value");
+            }
+            return env;
+        }
+
+        private CpuSelection Cpus(YamlNode node)
+        {
+            if (node is YamlScalarNode { Value: "auto" }) return CpuSelection.Auto;
+            if (node is YamlScalarNode { Value: "none" }) return CpuSelection.None;
+            if (node is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+            {
+                r.Error(node, "'cpus' must be auto, none or a non-empty list like [0, 2, \"4-7\"]");
+                return CpuSelection.Auto;
+            }
+            var cpus = new List<int>();
+            foreach (var item in sequence.Children)
+            {
+                var text = (item as YamlScalarNode)?.Value;
+                if (text is null || !CpuList.TryParseEntry(text, out var entry))
+                {
+                    r.Error(item, $"'{text}' in 'cpus' is not a CPU number or range like 4-7 (CPUs 0 to {CpuList.MaxCpu})");
+                    continue;
+                }
+                foreach (var cpu in entry)
+                    if (cpus.Contains(cpu)) r.Error(item, $"CPU {cpu} is listed twice in 'cpus'");
+                    else cpus.Add(cpu);
+            }
+            return new CpuSelection(CpuSelectionKind.List, cpus);
+        }
+
+        private List<ListenerSpec> Listeners(YamlNode node)
+        {
+            var items = r.Sequence(node, "listeners");
+            var listeners = new List<ListenerSpec>();
+            if (items is null) return listeners;
+            foreach (var item in items)
+            {
+                var listener = Listener(item);
+                if (listener is null) continue;
+                if (listeners.Any(l => l.Name == listener.Name)) r.Error(item, $"listener name '{listener.Name}' is used twice");
+                else if (listeners.Any(l => l.Address == listener.Address)) r.Error(item, $"address '{listener.Address}' is used by two listeners");
+                else listeners.Add(listener);
+            }
+            return listeners;
+        }
+
+        private ListenerSpec? Listener(YamlNode node)
+        {
+            var e = r.Mapping(node, "a listener", ListenerKeys);
+            if (e is null) return null;
+            var name = e.TryGetValue("name", out var nameNode) ? r.NonEmptyString(nameNode, "listeners.name") : null;
+            if (nameNode is null) r.Error(node, "listener needs a 'name'");
+            else if (name is not null && !ListenerName().IsMatch(name)) { r.Error(nameNode, $"listener name '{name}' may hold only letters, digits, '_', '.' and '-'"); name = null; }
+
+            ListenerAddress? address = null;
+            if (!e.TryGetValue("address", out var addressNode)) r.Error(node, "listener needs an 'address' like tcp://0.0.0.0:8080 or unix:///run/app.sock");
+            else if (r.NonEmptyString(addressNode, "listeners.address") is { } text && !ListenerAddress.TryParse(text, _directory, out address, out var problem))
+                r.Error(addressNode, problem);
+
+            var mode = Get(e, "mode", n => r.Enum(n, "listeners.mode", ("shared", ListenerMode.Shared), ("reuseport", ListenerMode.ReusePort))) ?? ListenerMode.Shared;
+            if (mode == ListenerMode.ReusePort && address is { IsUnix: true })
+                r.Error(e["mode"], "'reuseport' mode is for tcp listeners only; unix sockets are always shared");
+            var protocols = Get(e, "protocols", n => r.Enum(n, "listeners.protocols",
+                ("http1", ListenerProtocols.Http1), ("http2", ListenerProtocols.Http2), ("http1AndHttp2", ListenerProtocols.Http1AndHttp2), ("tcp", ListenerProtocols.Tcp)))
+                ?? ListenerProtocols.Http1AndHttp2;
+            int? fileMode = null;
+            if (e.TryGetValue("fileMode", out var fileModeNode) && r.Scalar(fileModeNode, "listeners.fileMode") is { } modeText)
+            {
+                if (!OctalMode().IsMatch(modeText)) r.Error(fileModeNode, $"'fileMode' must be octal permissions like 0660, not '{modeText}'");
+                else if (address is { IsUnix: false }) r.Error(fileModeNode, "'fileMode' applies to unix:// listeners only");
+                else fileMode = Convert.ToInt32(modeText, 8);
+            }
+            var listener = new ListenerSpec
+            {
+                Name = name ?? "",
+                Address = address ?? ListenerAddress.ForUnix("/"),
+                Mode = mode,
+                Backlog = Get(e, "backlog", n => r.Int(n, "listeners.backlog", 1, 65535)) ?? 4096,
+                Protocols = protocols,
+                MaxConnections = Get(e, "maxConnections", n => r.Int(n, "listeners.maxConnections", 1, 10_000_000)),
+                Tls = e.TryGetValue("tls", out var tlsNode) ? Tls(tlsNode) : null,
+                FileMode = fileMode,
+            };
+            return name is null || address is null ? null : listener;
+        }
+
+        private TlsSpec? Tls(YamlNode node)
+        {
+            var e = r.Mapping(node, "'tls'", ["certificate", "key"]);
+            if (e is null) return null;
+            string? File(string key)
+            {
+                if (!e.TryGetValue(key, out var n)) { r.Error(node, $"'tls' needs '{key}' (a PEM file)"); return null; }
+                var value = r.NonEmptyString(n, "tls." + key);
+                if (value is null) return null;
+                var full = Path.GetFullPath(value, _directory);
+                if (!System.IO.File.Exists(full)) { r.Error(n, $"TLS {key} file '{full}' does not exist"); return null; }
+                return full;
+            }
+            var certificate = File("certificate");
+            var key = File("key");
+            return certificate is null || key is null ? null : new TlsSpec(certificate, key);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace Gopherpack.Master;
+
+/// <summary>What a new worker is started as.</summary>
+public sealed record WorkerLaunch(long WorkerId, int Slot, int? Cpu, int Generation);
+
+/// <summary>The supervisor's side effects. The real host talks to the OS; unit tests record the calls.</summary>
+public interface ISupervisorHost
+{
+    DateTimeOffset Now { get; }
+
+    /// <returns>The new worker's pid.</returns>
+    /// <exception cref="Linux.SpawnException">It could not be started.</exception>
+    int StartWorker(WorkerLaunch launch);
+
+    /// <summary>Sends a signal to the worker's process group.</summary>
+    void Signal(int pid, int signal);
+
+    /// <summary>Posts <paramref name="e"/> to the event loop after <paramref name="delay"/>.</summary>
+    void After(TimeSpan delay, SupervisorEvent e);
+
+    /// <summary>The worker has been reaped: release its notify socket and output pipes.</summary>
+    void ReleaseWorker(long workerId);
+
+    /// <summary>The last lines the worker wrote, for failure messages.</summary>
+    IReadOnlyList<string> RecentOutput(long workerId);
+
+    /// <summary>Every worker is ready for the first time after start.</summary>
+    void PackReady(TimeSpan elapsed);
+
+    /// <summary>The master is done: clean up and exit with this code.</summary>
+    void Exit(int code);
+
+    Logging.IMasterLog Log { get; }
+}

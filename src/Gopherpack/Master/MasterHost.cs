@@ -1,0 +1,152 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Gopherpack.Linux;
+using Gopherpack.Logging;
+using Gopherpack.Manifest;
+using Gopherpack.Runtime;
+
+namespace Gopherpack.Master;
+
+/// <summary>
+/// The running master: owns sockets, lifeline, spawner and runtime files, turns signals, child exits,
+/// notify datagrams and timers into events, and feeds them one at a time to the <see cref="Supervisor"/>.
+/// </summary>
+public sealed class MasterHost : ISupervisorHost, IDisposable
+{
+    /// <summary>A safety net: SIGCHLD can coalesce, so known pids are also polled now and then.</summary>
+    private static readonly TimeSpan ReapSweep = TimeSpan.FromSeconds(1);
+    private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT];
+
+    private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly PackManifest _manifest;
+    private readonly RuntimeDirectory _runtime;
+    private readonly ListenerSet _listeners;
+    private readonly UnixPipe _lifeline;
+    private readonly PosixSpawner _spawner = new();
+    private readonly WorkerLauncher _launcher;
+    private readonly string _notifyDirectory;
+    private readonly Dictionary<long, WorkerResources> _resources = [];
+    private readonly List<PosixSignalRegistration> _signals = [];
+    private readonly Supervisor _supervisor;
+    private int? _exitCode;
+
+    private sealed record WorkerResources(NotifyEndpoint Notify, WorkerOutput Stdout, WorkerOutput Stderr, RecentLines Recent);
+    private sealed record ReapRequested;
+
+    public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log)
+    {
+        _manifest = manifest;
+        _runtime = runtime;
+        _listeners = listeners;
+        Log = log;
+        _notifyDirectory = runtime.NotifyDirectory(manifest.Name);
+        Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _lifeline = new UnixPipe();
+        _launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
+        if (!_launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
+        _supervisor = new Supervisor(manifest, slotCpus, this);
+    }
+
+    public Supervisor Supervisor => _supervisor;
+    public IMasterLog Log { get; }
+    public DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    /// <summary>Fires once when every worker is ready after start.</summary>
+    public event Action<TimeSpan>? Ready;
+
+    /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
+    public async Task<int> RunAsync()
+    {
+        foreach (var signal in StopSignals)
+            _signals.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                Post(new StopRequested($"{context.Signal} received"));
+            }));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
+        using var sweep = new Timer(_ => Post(new ReapRequested()), null, ReapSweep, ReapSweep);
+
+        Post(new StartRequested());
+        while (_exitCode is null && await _events.Reader.WaitToReadAsync())
+        {
+            while (_exitCode is null && _events.Reader.TryRead(out var e))
+            {
+                if (e is ReapRequested) ReapExited();
+                else _supervisor.Handle((SupervisorEvent)e);
+            }
+        }
+        return _exitCode ?? 1;
+    }
+
+    public void Post(SupervisorEvent e) => _events.Writer.TryWrite(e);
+    private void Post(ReapRequested e) => _events.Writer.TryWrite(e);
+
+    private void ReapExited()
+    {
+        foreach (var pid in _supervisor.LivePids.ToList())
+            if (Processes.TryReap(pid) is { } status) _supervisor.Handle(new WorkerExited(pid, status));
+    }
+
+    public int StartWorker(WorkerLaunch launch)
+    {
+        var notifyPath = Path.Combine(_notifyDirectory, $"w{launch.WorkerId}");
+        var notify = new NotifyEndpoint(notifyPath, message => Post(new WorkerNotified(launch.WorkerId, message)));
+        var stdout = new UnixPipe();
+        var stderr = new UnixPipe();
+        int pid;
+        try
+        {
+            pid = _spawner.Spawn(_launcher.Build(launch, notifyPath, stdout.WriteFd, stderr.WriteFd));
+        }
+        catch (Exception e)
+        {
+            notify.Dispose();
+            stdout.Dispose();
+            stderr.Dispose();
+            throw e as SpawnException ?? new SpawnException(e.Message);
+        }
+        stdout.CloseWrite();
+        stderr.CloseWrite();
+        var prefix = _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null;
+        var recent = new RecentLines();
+        _resources[launch.WorkerId] = new WorkerResources(
+            notify,
+            new WorkerOutput(stdout.TakeReader(), Console.Out, prefix, recent),
+            new WorkerOutput(stderr.TakeReader(), Console.Error, prefix, recent),
+            recent);
+        return pid;
+    }
+
+    public void Signal(int pid, int signal) => Processes.SignalGroup(pid, signal);
+
+    public void After(TimeSpan delay, SupervisorEvent e) =>
+        _ = Task.Delay(delay).ContinueWith(_ => Post(e), TaskScheduler.Default);
+
+    public IReadOnlyList<string> RecentOutput(long workerId)
+    {
+        if (!_resources.TryGetValue(workerId, out var resources)) return [];
+        // The pipes reach EOF just after the exit; give the pumps a moment to read the last lines.
+        Task.WhenAll(resources.Stdout.Completion, resources.Stderr.Completion).Wait(TimeSpan.FromMilliseconds(200));
+        return resources.Recent.ToList();
+    }
+
+    public void ReleaseWorker(long workerId)
+    {
+        if (_resources.Remove(workerId, out var resources)) resources.Notify.Dispose();
+    }
+
+    public void PackReady(TimeSpan elapsed) => Ready?.Invoke(elapsed);
+
+    public void Exit(int code) => _exitCode = code;
+
+    public void Dispose()
+    {
+        foreach (var registration in _signals) registration.Dispose();
+        foreach (var resources in _resources.Values) resources.Notify.Dispose();
+        _resources.Clear();
+        _listeners.Dispose();
+        _lifeline.Dispose();
+        try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
+        try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }
+    }
+}

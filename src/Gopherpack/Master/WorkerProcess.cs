@@ -1,0 +1,20 @@
+namespace Gopherpack.Master;
+
+/// <summary>One worker process in a slot: from spawn until it is reaped.</summary>
+public sealed class WorkerProcess(long id, int slot, int pid, int? cpu, int generation, DateTimeOffset startedAt)
+{
+    public long Id { get; } = id;
+    public int Slot { get; } = slot;
+    public int Pid { get; } = pid;
+    public int? Cpu { get; } = cpu;
+    public int Generation { get; } = generation;
+    public DateTimeOffset StartedAt { get; } = startedAt;
+    public WorkerState State { get; set; } = WorkerState.Starting;
+    public DateTimeOffset? ReadyAt { get; set; }
+    public DateTimeOffset LastWatchdog { get; set; } = startedAt;
+    public string? Status { get; set; }
+    /// <summary>Why the master ended it, when it did (not ready in time, watchdog).</summary>
+    public string? KilledBecause { get; set; }
+    /// <summary>The master asked it to stop, so its exit is expected.</summary>
+    public bool StopRequested { get; set; }
+}
