@@ -1,6 +1,7 @@
 // A worker for the tests that speaks the worker contract by hand (no Gopherpack library):
 // adopts the sockets of LISTEN_FDS, answers HTTP/1.1 with facts about itself, sends READY=1.
-// Switches: --crash (exit 3 at start), --crash-after-ready, --never-ready, --ignore-term, --watchdog (ping WATCHDOG=1).
+// Switches: --crash (exit 3 at start), --crash-in-slot=N (only in slot N), --crash-after-ready, --never-ready,
+// --ignore-term, --watchdog (ping WATCHDOG=1).
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -8,7 +9,7 @@ using System.Text.Json;
 
 var switches = new HashSet<string>(args);
 Console.WriteLine($"test worker {Environment.ProcessId} starting: {string.Join(' ', args)}");
-if (switches.Contains("--crash"))
+if (switches.Contains("--crash") || switches.Contains("--crash-in-slot=" + Environment.GetEnvironmentVariable("GOPHERPACK_SLOT")))
 {
     Console.Error.WriteLine("test worker: crashing on purpose");
     return 3;

@@ -29,7 +29,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
     [LibraryImport(Lib)] public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
     [LibraryImport(Lib)] public static partial int sigemptyset(void* set);
-    [LibraryImport(Lib)] public static partial int sigfillset(void* set);
 
     [LibraryImport(Lib, SetLastError = true)] public static partial int sched_setaffinity(int pid, nint size, byte* mask);
     [LibraryImport(Lib, SetLastError = true)] public static partial int sched_getaffinity(int pid, nint size, byte* mask);

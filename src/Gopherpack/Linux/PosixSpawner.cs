@@ -78,7 +78,9 @@ public sealed unsafe class PosixSpawner
             {
                 AddFileActions(actions, request, strings);
                 Libc.sigemptyset(sigmask);
-                Libc.sigfillset(sigdefault);
+                // Not sigfillset: it leaves out glibc's internal signals 32 and 33, and posix_spawn then sets
+                // those to SIG_IGN in the child, which execve keeps. Every bit set means every signal SIG_DFL.
+                new Span<byte>(sigdefault, Libc.SigSetSize).Fill(0xFF);
                 Check(Libc.posix_spawnattr_setflags(attr, Libc.POSIX_SPAWN_SETPGROUP | Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK), "setflags");
                 Check(Libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
                 Check(Libc.posix_spawnattr_setsigdefault(attr, sigdefault), "setsigdefault");

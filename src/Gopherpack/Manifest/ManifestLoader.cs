@@ -296,7 +296,7 @@ public static partial class ManifestLoader
                 var listener = Listener(item);
                 if (listener is null) continue;
                 if (listeners.Any(l => l.Name == listener.Name)) r.Error(item, $"listener name '{listener.Name}' is used twice");
-                else if (listeners.Any(l => l.Address == listener.Address)) r.Error(item, $"address '{listener.Address}' is used by two listeners");
+                else if (listeners.Any(l => l.Address == listener.Address && listener.Address.Tcp?.Port != 0)) r.Error(item, $"address '{listener.Address}' is used by two listeners");
                 else listeners.Add(listener);
             }
             return listeners;
