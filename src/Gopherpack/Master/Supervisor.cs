@@ -163,11 +163,19 @@ public sealed class Supervisor
             if (State == PackState.Stopping && _byPid.Count == 0) Finish(0, "all workers stopped");
             return;
         }
-        var reason = worker.KilledBecause
-            ?? (worker.State == WorkerState.Starting ? $"exited before it was ready ({status})" : $"exited unexpectedly ({status})");
+        var reason = worker.KilledBecause ?? ExitReason(worker, status);
         var tail = output.Count == 0 ? "" : Environment.NewLine + string.Join(Environment.NewLine, output.Select(l => "    | " + l));
         Log.Error("exit", reason + tail, worker.Slot, pid);
         RestartOrFail(slot, reason);
+    }
+
+    private string ExitReason(WorkerProcess worker, ExitStatus status)
+    {
+        if (worker.State != WorkerState.Starting) return $"exited unexpectedly ({status})";
+        // 126/127 come from the exec trampoline: the command itself never ran.
+        return status.Code is 126 or 127
+            ? $"'{_manifest.Command}' could not be executed ({status}: not found, not executable or a bad interpreter)"
+            : $"exited before it was ready ({status})";
     }
 
     private void RestartOrFail(WorkerSlot slot, string reason)
@@ -177,7 +185,7 @@ public sealed class Supervisor
         if (!slot.Restarts.MayRestart(now))
         {
             slot.Failed = true;
-            slot.FailureReason = $"more than {_manifest.Restart.LimitRestarts} restarts within {Duration.Format(_manifest.Restart.LimitWindow)}; last: {reason}";
+            slot.FailureReason = $"restart limit reached ({_manifest.Restart.LimitRestarts} restarts within {Duration.Format(_manifest.Restart.LimitWindow)}); last: {reason}";
             Log.Error("slot-failed", slot.FailureReason + "; the slot stays down", slot.Index);
             if (_slots.All(s => s.Failed)) Finish(1, "every slot has failed");
             return;

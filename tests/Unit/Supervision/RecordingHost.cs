@@ -1,0 +1,48 @@
+using Gopherpack.Logging;
+using Gopherpack.Master;
+
+namespace Gopherpack.Tests.Supervision;
+
+/// <summary>An <see cref="ISupervisorHost"/> that records what the supervisor decided, on a clock the test moves.</summary>
+public sealed class RecordingHost : ISupervisorHost, IMasterLog
+{
+    private int _nextPid = 1000;
+
+    public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public List<WorkerLaunch> Launches { get; } = [];
+    public List<(int Pid, int Signal)> Signals { get; } = [];
+    public List<(TimeSpan Delay, SupervisorEvent Event)> Timers { get; } = [];
+    public List<long> Released { get; } = [];
+    public List<string> LogLines { get; } = [];
+    public TimeSpan? ReadyAfter { get; private set; }
+    public int? ExitCode { get; private set; }
+    /// <summary>When set, StartWorker throws this instead of starting.</summary>
+    public string? SpawnFailure { get; set; }
+
+    public IMasterLog Log => this;
+
+    public int StartWorker(WorkerLaunch launch)
+    {
+        if (SpawnFailure is { } failure) throw new Linux.SpawnException(failure);
+        Launches.Add(launch);
+        return _nextPid++;
+    }
+
+    public void Signal(int pid, int signal) => Signals.Add((pid, signal));
+    public void After(TimeSpan delay, SupervisorEvent e) => Timers.Add((delay, e));
+    public void ReleaseWorker(long workerId) => Released.Add(workerId);
+    public IReadOnlyList<string> RecentOutput(long workerId) => ["last line of " + workerId];
+    public void PackReady(TimeSpan elapsed) => ReadyAfter = elapsed;
+    public void Exit(int code) => ExitCode = code;
+
+    public void Write(LogLevel level, string @event, string message, int? slot = null, int? pid = null) =>
+        LogLines.Add($"{level} {@event} slot={slot} pid={pid} {message}");
+
+    /// <summary>Removes and returns the pending timers of type <typeparamref name="T"/>.</summary>
+    public List<(TimeSpan Delay, T Event)> TakeTimers<T>() where T : SupervisorEvent
+    {
+        var taken = Timers.Where(t => t.Event is T).Select(t => (t.Delay, (T)t.Event)).ToList();
+        Timers.RemoveAll(t => t.Event is T);
+        return taken;
+    }
+}
