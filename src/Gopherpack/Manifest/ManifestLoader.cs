@@ -52,7 +52,17 @@ public static partial class ManifestLoader
         try
         {
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            var parser = new TrackingParser(new Parser(new StringReader(text)));
+            try
+            {
+                stream.Load(parser);
+            }
+            catch (InvalidOperationException e)
+            {
+                // YamlDotNet's scanner fails this way on some malformed input (e.g. an unterminated [list).
+                throw new ManifestException([new ManifestError(file, (int)parser.LastGood.Line, (int)parser.LastGood.Column,
+                    $"YAML syntax error after this point: {e.Message} (an unclosed bracket or quote?)")]);
+            }
             if (stream.Documents.Count == 0) throw Single(file, "manifest is empty");
             if (stream.Documents.Count > 1) throw Single(file, "manifest must hold one YAML document", (int)stream.Documents[1].RootNode.Start.Line);
             var rootNode = stream.Documents[0].RootNode;
@@ -63,6 +73,19 @@ public static partial class ManifestLoader
         {
             var message = (e.InnerException?.Message ?? e.Message).Replace(Environment.NewLine, " ");
             throw new ManifestException([new ManifestError(file, (int)Math.Max(1, e.Start.Line), (int)Math.Max(1, e.Start.Column), "YAML syntax error: " + StripPosition(message))]);
+        }
+    }
+
+    /// <summary>Remembers where the last well-formed YAML event ended, to place errors the scanner reports without a position.</summary>
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = new(0, 1, 1);
+        public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (inner.Current is { } current) LastGood = current.End;
+            return inner.MoveNext();
         }
     }
 
