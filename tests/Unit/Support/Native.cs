@@ -7,6 +7,7 @@ internal static partial class Native
     public const int SIGKILL = 9, SIGTERM = 15, SIGINT = 2, SIGQUIT = 3;
 
     [LibraryImport("libc", SetLastError = true)] public static partial int kill(int pid, int signal);
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
 
     public static bool IsAlive(int pid) =>
         File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z", StringComparison.Ordinal);

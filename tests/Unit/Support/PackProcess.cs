@@ -53,7 +53,10 @@ public sealed partial class PackProcess : IAsyncDisposable
     {
         var ownsDir = dir is null;
         dir ??= new TempDir();
-        var manifest = dir.File("app.yml", manifestYaml.Replace("{worker}", RepoPaths.TestWorkerDll));
+        var manifest = dir.File("app.yml", manifestYaml.Replace("{worker}", RepoPaths.TestWorkerDll)
+            .Replace("{HelloHttp}", RepoPaths.ExampleDll("HelloHttp"))
+            .Replace("{EchoTcp}", RepoPaths.ExampleDll("EchoTcp"))
+            .Replace("{GreeterGrpc}", RepoPaths.ExampleDll("GreeterGrpc")));
         var pack = new PackProcess(dir, ownsDir, manifest, environment);
         if (waitReady) await pack.WaitForLine(l => l.Contains(" pack-ready: "), StartTimeout, "the pack to become ready");
         return pack;

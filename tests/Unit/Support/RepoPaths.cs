@@ -8,6 +8,8 @@ public static class RepoPaths
 
     public static string CliDll => Built("src/Gopherpack.Cli", "gopherpack.dll");
     public static string TestWorkerDll => Built("tests/TestWorker", "TestWorker.dll");
+    public static string ExampleDll(string name) => Built("examples/" + name, name + ".dll");
+    public static string ExampleDir(string name) => Path.Combine(Root, "examples", name);
 
     private static string Built(string project, string dll)
     {
