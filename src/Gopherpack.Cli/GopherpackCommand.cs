@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gopherpack.Control;
 using Gopherpack.Logging;
 using Gopherpack.Manifest;
 using Gopherpack.Master;
@@ -20,6 +21,11 @@ public static class GopherpackCommand
         var root = new RootCommand("Gopherpack: runs a network server as a master and a pack of pinned workers on shared sockets.");
         root.Options.Add(RuntimeDir);
         root.Subcommands.Add(RunCommand());
+        root.Subcommands.Add(StartCommand());
+        root.Subcommands.Add(StopCommand());
+        root.Subcommands.Add(ReloadCommand());
+        root.Subcommands.Add(ScaleCommand());
+        root.Subcommands.Add(PsCommand());
         root.Subcommands.Add(ValidateCommand());
 
         var parsed = root.Parse(args);
@@ -33,6 +39,9 @@ public static class GopherpackCommand
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
+    private static RuntimeDirectory Runtime(ParseResult parse) => RuntimeDirectory.Resolve(parse.GetValue(RuntimeDir));
+    private static Argument<string> PackName() => new("NAME") { Description = "The pack's name (from its manifest)" };
+
     private static Command RunCommand()
     {
         var manifest = new Argument<string>("MANIFEST") { Description = "The pack's YAML manifest" };
@@ -40,9 +49,112 @@ public static class GopherpackCommand
         command.SetAction(async parse =>
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
-            var runtime = RuntimeDirectory.Resolve(parse.GetValue(RuntimeDir));
-            return await MasterRunner.RunAsync(loaded, runtime, new TextMasterLog(Console.Error, loaded.Name));
+            return await MasterRunner.RunAsync(loaded, Runtime(parse), new TextMasterLog(Console.Error, loaded.Name));
         });
+        return command;
+    }
+
+    private static Command StartCommand()
+    {
+        var manifest = new Argument<string>("MANIFEST") { Description = "The pack's YAML manifest" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every worker to be ready (then the pack is stopped)", DefaultValueFactory = _ => 120 };
+        var command = new Command("start", "Start the master detached; returns when every worker is ready (log: RUNTIME-DIR/NAME.log)") { manifest, timeout };
+        command.SetAction(async parse =>
+        {
+            var progress = new Progress(Console.Error);
+            try
+            {
+                var status = await new PackStarter(Runtime(parse)).StartAsync(parse.GetValue(manifest)!, MasterHostCommand(),
+                    TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), (ready, total) => progress.Show($"waiting for workers: {ready}/{total} ready"));
+                progress.Done();
+                Console.WriteLine($"pack '{status.Name}' started: master pid {status.MasterPid}, {status.Workers.Count} worker(s) ready, "
+                    + string.Join(", ", status.Listeners.Select(l => $"{l.Name} {l.Address}")));
+                return ExitCodes.Ok;
+            }
+            catch (ManifestException e)
+            {
+                progress.Done();
+                foreach (var error in e.Errors) Console.Error.WriteLine(error);
+                return ExitCodes.Usage;
+            }
+            catch (PackStartException e)
+            {
+                progress.Done();
+                Console.Error.WriteLine($"gopherpack: start failed: {e.Message}");
+                return ExitCodes.Failed;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>How to run this same program's <c>run</c> verb: the apphost, or dotnet with this assembly.</summary>
+    private static IReadOnlyList<string> MasterHostCommand()
+    {
+        var process = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, typeof(GopherpackCommand).Assembly.Location] : [process];
+    }
+
+    private static Command StopCommand()
+    {
+        var name = PackName();
+        var command = new Command("stop", "Stop a pack gracefully and wait until it is gone") { name };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            await client.StopAsync(parse.GetValue(name)!);
+            Console.WriteLine($"pack '{parse.GetValue(name)}' stopped");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ReloadCommand()
+    {
+        var name = PackName();
+        var manifest = new Option<string?>("--manifest") { Description = "Reload from this manifest (default: the pack's own, re-read)" };
+        var strategy = new Option<string?>("--strategy") { Description = "surge (a whole new generation next to the old) or rolling (slot by slot)" };
+        strategy.AcceptOnlyFromAmong("surge", "rolling");
+        var command = new Command("reload", "Replace every worker with a new generation without dropping connections; waits for the outcome") { name, manifest, strategy };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            var progress = new Progress(Console.Error);
+            using var ticker = progress.Ticker("reloading");
+            var report = await client.ReloadAsync(parse.GetValue(name)!, parse.GetValue(manifest), parse.GetValue(strategy));
+            progress.Done();
+            Console.WriteLine($"pack '{parse.GetValue(name)}' reloaded: generation {report.Generation} serves ({report.Strategy}, {report.DurationMs:0} ms)");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ScaleCommand()
+    {
+        var name = PackName();
+        var workers = new Argument<int>("N") { Description = "The new number of workers (1-1024)" };
+        workers.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 1024) result.AddError("N must be from 1 to 1024");
+        });
+        var command = new Command("scale", "Change the number of workers") { name, workers };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            var count = await client.ScaleAsync(parse.GetValue(name)!, parse.GetValue(workers));
+            Console.WriteLine($"pack '{parse.GetValue(name)}' runs {count} worker(s)");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command PsCommand()
+    {
+        var name = new Argument<string?>("NAME") { Description = "Only this pack", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Option<bool>("--json") { Description = "JSON for scripts" };
+        var command = new Command("ps", "List packs and their workers") { name, json };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            var packs = parse.GetValue(name) is { } one ? [await client.StatusAsync(one)] : await client.AllStatusAsync();
+            Console.Write(parse.GetValue(json) ? PsView.Json(packs) : PsView.Table(packs));
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 
@@ -57,6 +169,32 @@ public static class GopherpackCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Runs a control-socket action and maps its failures to the documented exit codes.</summary>
+    private static async Task<int> Control(ParseResult parse, Func<PackClient, Task<int>> action)
+    {
+        try
+        {
+            return await action(new PackClient(Runtime(parse)));
+        }
+        catch (PackNotRunningException e)
+        {
+            Console.Error.WriteLine($"gopherpack: {e.Message}");
+            return ExitCodes.NotRunning;
+        }
+        catch (PackControlException e)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"gopherpack: {e.Message}");
+            foreach (var detail in e.Details) Console.Error.WriteLine("    " + detail);
+            return e.Code switch
+            {
+                ControlErrors.ManifestInvalid or ControlErrors.BadRequest => ExitCodes.Usage,
+                ControlErrors.ReloadFailed or ControlErrors.Busy => ExitCodes.ReloadFailed,
+                _ => ExitCodes.Failed,
+            };
+        }
     }
 
     private static PackManifest? LoadManifest(string path)

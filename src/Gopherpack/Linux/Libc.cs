@@ -10,7 +10,7 @@ internal static unsafe partial class Libc
     public const int WNOHANG = 1;
     public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
     public const int RLIMIT_NOFILE = 7;
-    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
     /// <summary>Generous sizes for glibc's opaque structs (80 and 336 bytes on x86_64).</summary>
     public const int SpawnFileActionsSize = 512, SpawnAttrSize = 1024, SigSetSize = 128;
     public const int CpuSetBytes = 512;

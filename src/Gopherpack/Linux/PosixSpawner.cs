@@ -15,7 +15,8 @@ public sealed record SpawnRequest(
     int StdoutFd,
     int StderrFd,
     IReadOnlyList<int> InheritedFds,
-    int? Cpu);
+    int? Cpu,
+    bool NewSession = false);
 
 /// <summary>
 /// Starts processes with posix_spawn from one long-lived thread. The thread pins itself to the
@@ -81,7 +82,8 @@ public sealed unsafe class PosixSpawner
                 // Not sigfillset: it leaves out glibc's internal signals 32 and 33, and posix_spawn then sets
                 // those to SIG_IGN in the child, which execve keeps. Every bit set means every signal SIG_DFL.
                 new Span<byte>(sigdefault, Libc.SigSetSize).Fill(0xFF);
-                Check(Libc.posix_spawnattr_setflags(attr, Libc.POSIX_SPAWN_SETPGROUP | Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK), "setflags");
+                var group = request.NewSession ? Libc.POSIX_SPAWN_SETSID : Libc.POSIX_SPAWN_SETPGROUP;
+                Check(Libc.posix_spawnattr_setflags(attr, (short)(group | Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK)), "setflags");
                 Check(Libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
                 Check(Libc.posix_spawnattr_setsigdefault(attr, sigdefault), "setsigdefault");
                 Check(Libc.posix_spawnattr_setpgroup(attr, 0), "setpgroup");

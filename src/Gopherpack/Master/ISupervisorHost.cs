@@ -24,6 +24,19 @@ public interface ISupervisorHost
     /// <summary>The last lines the worker wrote, for failure messages.</summary>
     IReadOnlyList<string> RecentOutput(long workerId);
 
+    /// <summary>Binds the listeners of a reload's new generation (reusing unchanged ones) and prepares its launcher.</summary>
+    /// <returns>Null when ready, else why not (e.g. a new port in use).</returns>
+    string? PrepareGeneration(int generation, Manifest.PackManifest manifest, int slots);
+
+    /// <summary>The generation serves: the previous one's listeners that it does not reuse are closed.</summary>
+    void CommitGeneration(int generation);
+
+    /// <summary>The generation failed: what was bound for it alone is closed.</summary>
+    void AbandonGeneration(int generation);
+
+    /// <summary>Scaling: per-slot (reuseport) sockets are created for new slots and closed for removed ones.</summary>
+    void ResizeSlots(int slots);
+
     /// <summary>Every worker is ready for the first time after start.</summary>
     void PackReady(TimeSpan elapsed);
 

@@ -12,35 +12,117 @@ public sealed class BoundListener(ListenerSpec spec, string boundAddress)
     public Socket? Shared { get; init; }
     public List<Socket> PerSlot { get; } = [];
 
+    public IEnumerable<Socket> Sockets => Shared is null ? PerSlot : [Shared];
     public int FdFor(int slot) => (int)(Shared ?? PerSlot[slot]).Handle;
+
+    /// <summary>Same socket can serve both: same name, address and mode (a port-0 listener keeps its port).</summary>
+    public bool CanServe(ListenerSpec other) =>
+        other.Name == Spec.Name && other.Address == Spec.Address && other.Mode == Spec.Mode && other.Backlog == Spec.Backlog && other.FileMode == Spec.FileMode;
 }
 
-/// <summary>Binds and owns every listening socket of a pack; workers only ever inherit them.</summary>
+/// <summary>
+/// Binds and owns the listening sockets of one generation of a pack; workers only ever inherit them.
+/// A reload binds a new set that borrows the sockets of unchanged listeners from the current one,
+/// so their accept queues live on across the reload.
+/// </summary>
 public sealed class ListenerSet : IDisposable
 {
     private const int SolSocket = 1, SoReusePort = 15;
     private readonly List<BoundListener> _listeners = [];
+    private readonly HashSet<Socket> _borrowed = new(ReferenceEqualityComparer.Instance);
 
     public IReadOnlyList<BoundListener> Listeners => _listeners;
 
-    /// <exception cref="ListenerException">A listener could not be bound; the ones bound so far are closed.</exception>
-    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots)
+    /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again.</exception>
+    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, ListenerSet? current = null)
     {
         var set = new ListenerSet();
         try
         {
-            foreach (var spec in specs) set._listeners.Add(spec.Address.IsUnix ? BindUnix(spec) : BindTcp(spec, slots));
+            foreach (var spec in specs)
+            {
+                var existing = current?._listeners.FirstOrDefault(l => l.CanServe(spec));
+                set._listeners.Add(existing is null ? BindNew(spec, slots) : set.Borrow(existing, spec, slots));
+            }
             return set;
         }
         catch
         {
-            set.Dispose();
+            set.Abandon();
             throw;
         }
     }
 
     /// <summary>The fds slot <paramref name="slot"/> inherits, in manifest order.</summary>
     public IReadOnlyList<int> FdsFor(int slot) => _listeners.Select(l => l.FdFor(slot)).ToList();
+
+    /// <summary>Scale up: reuseport listeners get a socket for each new slot.</summary>
+    public void EnsureSlots(int slots)
+    {
+        foreach (var listener in _listeners.Where(l => l.Shared is null))
+        {
+            var port = ((IPEndPoint)listener.PerSlot[0].LocalEndPoint!).Port;
+            while (listener.PerSlot.Count < slots)
+                listener.PerSlot.Add(Listen(listener.Spec, new IPEndPoint(listener.Spec.Address.Tcp!.Address, port), reusePort: true));
+        }
+    }
+
+    /// <summary>Scale down: takes the sockets of slots from <paramref name="slots"/> on out of the set; the caller closes them once their workers are gone.</summary>
+    public IReadOnlyList<Socket> RetireSlotsFrom(int slots)
+    {
+        var retired = new List<Socket>();
+        foreach (var listener in _listeners.Where(l => l.Shared is null && l.PerSlot.Count > slots))
+        {
+            retired.AddRange(listener.PerSlot.Skip(slots));
+            listener.PerSlot.RemoveRange(slots, listener.PerSlot.Count - slots);
+        }
+        return retired;
+    }
+
+    /// <summary>After <paramref name="next"/> took over: closes the sockets it did not borrow, and their unix socket files.</summary>
+    public void HandOver(ListenerSet next)
+    {
+        var kept = new HashSet<Socket>(next._listeners.SelectMany(l => l.Sockets), ReferenceEqualityComparer.Instance);
+        foreach (var listener in _listeners)
+        {
+            var closed = false;
+            foreach (var socket in listener.Sockets.Where(s => !kept.Contains(s)))
+            {
+                socket.Dispose();
+                closed = true;
+            }
+            if (closed && listener.Spec.Address.UnixPath is { } path && !next._listeners.Any(l => l.Spec.Address.UnixPath == path)) DeleteFile(path);
+        }
+        _listeners.Clear();
+    }
+
+    /// <summary>A reload failed: closes only what this set bound itself.</summary>
+    public void Abandon()
+    {
+        foreach (var listener in _listeners)
+        {
+            var own = listener.Sockets.Where(s => !_borrowed.Contains(s)).ToList();
+            foreach (var socket in own) socket.Dispose();
+            if (own.Count > 0 && listener.Shared is not null && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
+        }
+        _listeners.Clear();
+    }
+
+    private BoundListener Borrow(BoundListener existing, ListenerSpec spec, int slots)
+    {
+        var listener = new BoundListener(spec, existing.BoundAddress) { Shared = existing.Shared };
+        foreach (var socket in existing.Sockets) _borrowed.Add(socket);
+        listener.PerSlot.AddRange(existing.PerSlot.Take(slots));
+        if (listener.Shared is null)
+        {
+            var port = ((IPEndPoint)existing.PerSlot[0].LocalEndPoint!).Port;
+            while (listener.PerSlot.Count < slots)
+                listener.PerSlot.Add(Listen(spec, new IPEndPoint(spec.Address.Tcp!.Address, port), reusePort: true));
+        }
+        return listener;
+    }
+
+    private static BoundListener BindNew(ListenerSpec spec, int slots) => spec.Address.IsUnix ? BindUnix(spec) : BindTcp(spec, slots);
 
     private static BoundListener BindTcp(ListenerSpec spec, int slots)
     {
@@ -109,7 +191,7 @@ public sealed class ListenerSet : IDisposable
     private static void RemoveStaleSocket(ListenerSpec spec, string path)
     {
         if (!File.Exists(path)) return;
-        if ((File.GetAttributes(path) & FileAttributes.Directory) != 0 || !IsSocketFile(path))
+        if (!Linux.FileType.IsSocket(path))
             throw new ListenerException($"listener '{spec.Name}': '{path}' exists and is not a socket");
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -123,24 +205,23 @@ public sealed class ListenerSet : IDisposable
         }
     }
 
-    private static bool IsSocketFile(string path) => Linux.FileType.IsSocket(path);
-
     private static string Describe(Socket socket)
     {
         var endpoint = (IPEndPoint)socket.LocalEndPoint!;
         return endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp://[{endpoint.Address}]:{endpoint.Port}" : $"tcp://{endpoint}";
     }
 
+    private static void DeleteFile(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
     public void Dispose()
     {
         foreach (var listener in _listeners)
         {
-            listener.Shared?.Dispose();
-            foreach (var socket in listener.PerSlot) socket.Dispose();
-            if (listener.Spec.Address.UnixPath is { } path)
-            {
-                try { File.Delete(path); } catch (IOException) { }
-            }
+            foreach (var socket in listener.Sockets) socket.Dispose();
+            if (listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
         }
         _listeners.Clear();
     }

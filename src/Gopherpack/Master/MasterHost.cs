@@ -18,12 +18,12 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT];
 
     private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly PackManifest _manifest;
+    private PackManifest _manifest;
     private readonly RuntimeDirectory _runtime;
-    private readonly ListenerSet _listeners;
+    private readonly Dictionary<int, (ListenerSet Listeners, WorkerLauncher Launcher)> _generations = [];
+    private int _serving = 1;
     private readonly UnixPipe _lifeline;
     private readonly PosixSpawner _spawner = new();
-    private readonly WorkerLauncher _launcher;
     private readonly string _notifyDirectory;
     private readonly Dictionary<long, WorkerResources> _resources = [];
     private readonly List<PosixSignalRegistration> _signals = [];
@@ -32,18 +32,19 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     private sealed record WorkerResources(NotifyEndpoint Notify, WorkerOutput Stdout, WorkerOutput Stderr, RecentLines Recent);
     private sealed record ReapRequested;
+    private sealed record LoopCall(Action Run);
 
     public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log)
     {
         _manifest = manifest;
         _runtime = runtime;
-        _listeners = listeners;
         Log = log;
         _notifyDirectory = runtime.NotifyDirectory(manifest.Name);
         Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _lifeline = new UnixPipe();
-        _launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
-        if (!_launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
+        var launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
+        _generations[1] = (listeners, launcher);
+        if (!launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
         _supervisor = new Supervisor(manifest, slotCpus, this);
     }
 
@@ -64,19 +65,53 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 Post(new StopRequested($"{context.Signal} received"));
             }));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
+        var dispatcher = new ControlDispatcher(this);
+        foreach (var signal in new[] { PosixSignal.SIGHUP, (PosixSignal)SignalNames.SIGUSR2 })
+            _signals.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                _ = dispatcher.Reload(null, null, $"signal {SignalNames.Name((int)context.Signal < 0 ? SignalNames.SIGHUP : (int)context.Signal)}");
+            }));
+        foreach (var (signal, step) in new[] { (PosixSignal.SIGTTIN, +1), (PosixSignal.SIGTTOU, -1) })
+            _signals.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                _ = dispatcher.Scale(_supervisor.Slots.Count + step);
+            }));
         using var sweep = new Timer(_ => Post(new ReapRequested()), null, ReapSweep, ReapSweep);
+        await using var control = new Control.ControlServer(_runtime.ControlSocket(_manifest.Name), Libc.geteuid(), dispatcher.HandleAsync, Log);
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
         {
             while (_exitCode is null && _events.Reader.TryRead(out var e))
             {
-                if (e is ReapRequested) ReapExited();
-                else _supervisor.Handle((SupervisorEvent)e);
+                switch (e)
+                {
+                    case ReapRequested: ReapExited(); break;
+                    case LoopCall call: call.Run(); break;
+                    default: _supervisor.Handle((SupervisorEvent)e); break;
+                }
             }
         }
+        // Replies still being written (the one to 'stop' above all) go out before the socket closes.
+        await control.FlushAsync(TimeSpan.FromSeconds(1));
         return _exitCode ?? 1;
     }
+
+    /// <summary>Runs <paramref name="read"/> on the loop, where supervisor state may be read.</summary>
+    public Task<T> OnLoop<T>(Func<T> read)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _events.Writer.TryWrite(new LoopCall(() =>
+        {
+            try { done.SetResult(read()); }
+            catch (Exception e) { done.SetException(e); }
+        }));
+        return done.Task;
+    }
+
+    public Control.PackStatus Status() => PackStatusBuilder.Build(_supervisor, Listeners);
 
     public void Post(SupervisorEvent e) => _events.Writer.TryWrite(e);
     private void Post(ReapRequested e) => _events.Writer.TryWrite(e);
@@ -96,7 +131,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         int pid;
         try
         {
-            pid = _spawner.Spawn(_launcher.Build(launch, notifyPath, stdout.WriteFd, stderr.WriteFd));
+            pid = _spawner.Spawn(_generations[launch.Generation].Launcher.Build(launch, notifyPath, stdout.WriteFd, stderr.WriteFd));
         }
         catch (Exception e)
         {
@@ -137,6 +172,45 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void PackReady(TimeSpan elapsed) => Ready?.Invoke(elapsed);
 
+    /// <summary>The listeners the serving generation's workers inherit.</summary>
+    public ListenerSet Listeners => _generations[_serving].Listeners;
+
+    public string? PrepareGeneration(int generation, PackManifest manifest, int slots)
+    {
+        try
+        {
+            var listeners = ListenerSet.Bind(manifest.Listeners, slots, Listeners);
+            _generations[generation] = (listeners, new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables()));
+            return null;
+        }
+        catch (ListenerException e)
+        {
+            return e.Message;
+        }
+    }
+
+    public void CommitGeneration(int generation)
+    {
+        var previous = _generations[_serving].Listeners;
+        var next = _generations[generation].Listeners;
+        previous.HandOver(next);
+        _generations.Remove(_serving);
+        _serving = generation;
+        _manifest = _supervisor.Manifest;
+        foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");
+    }
+
+    public void AbandonGeneration(int generation)
+    {
+        if (_generations.Remove(generation, out var abandoned)) abandoned.Listeners.Abandon();
+    }
+
+    public void ResizeSlots(int slots)
+    {
+        Listeners.EnsureSlots(slots);
+        foreach (var socket in Listeners.RetireSlotsFrom(slots)) socket.Dispose();
+    }
+
     public void Exit(int code) => _exitCode = code;
 
     public void Dispose()
@@ -144,7 +218,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         foreach (var registration in _signals) registration.Dispose();
         foreach (var resources in _resources.Values) resources.Notify.Dispose();
         _resources.Clear();
-        _listeners.Dispose();
+        foreach (var (listeners, _) in _generations.Values) listeners.Dispose();
+        _generations.Clear();
         _lifeline.Dispose();
         try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
         try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }

@@ -5,29 +5,36 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>
-/// Every decision of the master: which worker to start, restart, give up on, signal or kill.
+/// Every decision of the master: which worker to start, restart, give up on, replace, signal or kill.
 /// It owns the pack's state and is driven only through <see cref="Handle"/>, one event at a time,
 /// from a single loop, so it needs no locks; its side effects go through <see cref="ISupervisorHost"/>.
 /// </summary>
 public sealed class Supervisor
 {
-    private readonly PackManifest _manifest;
     private readonly ISupervisorHost _host;
-    private readonly List<WorkerSlot> _slots;
+    private List<WorkerSlot> _slots;
     private readonly Dictionary<int, WorkerProcess> _byPid = [];
     private readonly Dictionary<long, WorkerProcess> _byId = [];
+    private readonly List<Action> _stopWaiters = [];
+    private ReloadOperation? _reload;
+    private (HashSet<long> Workers, Action<ScaleResult> Respond)? _scale;
     private long _nextWorkerId = 1;
+    private long _nextAttempt = 1;
+    private int _nextGeneration = 2;
     private DateTimeOffset _startedAt;
 
     public Supervisor(PackManifest manifest, IReadOnlyList<int?> slotCpus, ISupervisorHost host)
     {
-        _manifest = manifest;
+        Manifest = manifest;
         _host = host;
-        _slots = slotCpus.Select((cpu, index) => new WorkerSlot(index, cpu, manifest.Restart)).ToList();
+        _slots = NewSlots(slotCpus, 1, manifest);
     }
 
+    public PackManifest Manifest { get; private set; }
     public PackState State { get; private set; } = PackState.Starting;
     public int Generation { get; private set; } = 1;
+    public ReloadResult? LastReload { get; private set; }
+    public bool Reloading => _reload is not null;
     public IReadOnlyList<WorkerSlot> Slots => _slots;
     public IEnumerable<WorkerProcess> Workers => _byId.Values;
     public IReadOnlyCollection<int> LivePids => _byPid.Keys;
@@ -38,17 +45,24 @@ public sealed class Supervisor
         switch (e)
         {
             case StartRequested: Start(); break;
-            case StopRequested stop: Stop(stop.Reason); break;
+            case StopRequested stop: Stop(stop.Reason, stop.Done); break;
             case WorkerExited exited: OnExited(exited.Pid, exited.Status); break;
             case WorkerNotified notified: OnNotified(notified.WorkerId, notified.Message); break;
             case ReadyDeadline deadline: OnReadyDeadline(deadline.WorkerId); break;
             case ReadyDelayElapsed delay: OnReadyDelay(delay.WorkerId); break;
             case RestartDue due: OnRestartDue(due.Slot, due.Attempt); break;
-            case StopDeadline: OnStopDeadline(); break;
+            case StopDeadline deadline: OnStopDeadline(deadline.WorkerId); break;
             case WatchdogCheck check: OnWatchdogCheck(check.WorkerId); break;
+            case ReloadRequested reload: BeginReload(reload); break;
+            case ScaleRequested scale: Scale(scale.SlotCpus, scale.Respond); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown supervisor event");
         }
     }
+
+    private static List<WorkerSlot> NewSlots(IReadOnlyList<int?> cpus, int generation, PackManifest manifest) =>
+        cpus.Select((cpu, index) => new WorkerSlot(index, cpu, generation, manifest.Restart)).ToList();
+
+    private PackManifest ManifestOf(int generation) => _reload?.Generation == generation ? _reload.Manifest : Manifest;
 
     private void Start()
     {
@@ -58,28 +72,42 @@ public sealed class Supervisor
         foreach (var slot in _slots) StartWorker(slot);
     }
 
-    private void StartWorker(WorkerSlot slot)
+    /// <summary>Starts the slot's worker, or counts a failure to start as a crash of the slot.</summary>
+    private WorkerProcess? StartWorker(WorkerSlot slot)
+    {
+        var worker = Spawn(slot);
+        if (worker is null) RestartOrFail(slot, "could not be started");
+        return worker;
+    }
+
+    private WorkerProcess? Spawn(WorkerSlot slot)
     {
         var id = _nextWorkerId++;
+        var manifest = ManifestOf(slot.Generation);
         int pid;
         try
         {
-            pid = _host.StartWorker(new WorkerLaunch(id, slot.Index, slot.Cpu, Generation));
+            pid = _host.StartWorker(new WorkerLaunch(id, slot.Index, slot.Cpu, slot.Generation));
         }
         catch (SpawnException ex)
         {
             _host.ReleaseWorker(id);
             Log.Error("spawn-failed", ex.Message, slot.Index);
-            RestartOrFail(slot, ex.Message);
-            return;
+            return null;
         }
-        var worker = new WorkerProcess(id, slot.Index, pid, slot.Cpu, Generation, _host.Now);
+        var worker = new WorkerProcess(id, slot.Index, pid, slot.Cpu, slot.Generation, _host.Now)
+        {
+            StopSignal = manifest.Stop.Signal,
+            StopTimeout = manifest.Stop.Timeout,
+            WatchdogTimeout = manifest.WatchdogTimeout,
+        };
         slot.Worker = worker;
         _byPid[pid] = worker;
         _byId[id] = worker;
-        Log.Info("spawn", $"worker started (generation {Generation}{(slot.Cpu is { } cpu ? $", cpu {cpu}" : "")})", slot.Index, pid);
-        if (_manifest.Ready.Mode == ReadyMode.Delay) _host.After(_manifest.Ready.Delay, new ReadyDelayElapsed(id));
-        _host.After(_manifest.Ready.Timeout, new ReadyDeadline(id));
+        Log.Info("spawn", $"worker started (generation {slot.Generation}{(slot.Cpu is { } cpu ? $", cpu {cpu}" : "")})", slot.Index, pid);
+        if (manifest.Ready.Mode == ReadyMode.Delay) _host.After(manifest.Ready.Delay, new ReadyDelayElapsed(id));
+        _host.After(manifest.Ready.Timeout, new ReadyDeadline(id));
+        return worker;
     }
 
     private void MarkReady(WorkerProcess worker)
@@ -90,8 +118,11 @@ public sealed class Supervisor
         worker.ReadyAt = now;
         worker.LastWatchdog = now;
         Log.Info("ready", $"worker ready in {Duration.Format(now - worker.StartedAt)}", worker.Slot, worker.Pid);
-        if (_manifest.WatchdogTimeout > TimeSpan.Zero) _host.After(_manifest.WatchdogTimeout, new WatchdogCheck(worker.Id));
-        if (State == PackState.Starting && _slots.All(s => s.Worker?.State == WorkerState.Ready))
+        if (worker.WatchdogTimeout > TimeSpan.Zero) _host.After(worker.WatchdogTimeout, new WatchdogCheck(worker.Id));
+
+        if (_reload is { } reload && reload.Owns(worker)) ReloadProgress(reload);
+        else if (_scale is { } scale && scale.Workers.Contains(worker.Id)) ScaleProgress();
+        else if (State == PackState.Starting && _slots.All(s => s.Worker?.State == WorkerState.Ready))
         {
             State = PackState.Running;
             var elapsed = now - _startedAt;
@@ -128,7 +159,7 @@ public sealed class Supervisor
     private void OnReadyDeadline(long workerId)
     {
         if (!_byId.TryGetValue(workerId, out var worker) || worker.State != WorkerState.Starting || worker.StopRequested) return;
-        worker.KilledBecause = $"not ready within {Duration.Format(_manifest.Ready.Timeout)} (ready.timeout)";
+        worker.KilledBecause = $"not ready within {Duration.Format(ManifestOf(worker.Generation).Ready.Timeout)} (ready.timeout)";
         Log.Error("ready-timeout", worker.KilledBecause + "; killing it", worker.Slot, worker.Pid);
         _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
@@ -137,12 +168,12 @@ public sealed class Supervisor
     {
         if (!_byId.TryGetValue(workerId, out var worker) || worker.State != WorkerState.Ready) return;
         var silentFor = _host.Now - worker.LastWatchdog;
-        if (silentFor < _manifest.WatchdogTimeout)
+        if (silentFor < worker.WatchdogTimeout)
         {
-            _host.After(_manifest.WatchdogTimeout - silentFor, new WatchdogCheck(workerId));
+            _host.After(worker.WatchdogTimeout - silentFor, new WatchdogCheck(workerId));
             return;
         }
-        worker.KilledBecause = $"no WATCHDOG=1 for {Duration.Format(silentFor)} (watchdog.timeout {Duration.Format(_manifest.WatchdogTimeout)})";
+        worker.KilledBecause = $"no WATCHDOG=1 for {Duration.Format(silentFor)} (watchdog.timeout {Duration.Format(worker.WatchdogTimeout)})";
         Log.Error("watchdog", worker.KilledBecause + "; killing it", worker.Slot, worker.Pid);
         _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
@@ -153,9 +184,6 @@ public sealed class Supervisor
         _byId.Remove(worker.Id);
         var output = _host.RecentOutput(worker.Id);
         _host.ReleaseWorker(worker.Id);
-        var slot = _slots[worker.Slot];
-        if (slot.Worker == worker) slot.Worker = null;
-        slot.LastExit = status;
 
         if (worker.StopRequested)
         {
@@ -166,15 +194,34 @@ public sealed class Supervisor
         var reason = worker.KilledBecause ?? ExitReason(worker, status);
         var tail = output.Count == 0 ? "" : Environment.NewLine + string.Join(Environment.NewLine, output.Select(l => "    | " + l));
         Log.Error("exit", reason + tail, worker.Slot, pid);
+
+        if (_reload is { } reload && reload.Owns(worker))
+        {
+            FailReload(reload, $"slot {worker.Slot} (pid {pid}) of generation {reload.Generation} {reason}", worker, output);
+            return;
+        }
+        if (_scale is { } scale && scale.Workers.Contains(worker.Id) && worker.State == WorkerState.Starting)
+        {
+            _scale = null;
+            scale.Respond(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
+        }
+        var slot = SlotOf(worker);
+        if (slot is null) return;
+        slot.Worker = null;
+        slot.LastExit = status;
         RestartOrFail(slot, reason);
     }
+
+    /// <summary>The slot the worker serves in, if it still does (not replaced, scaled away or of a failed generation).</summary>
+    private WorkerSlot? SlotOf(WorkerProcess worker) =>
+        _slots.FirstOrDefault(s => s.Worker == worker) ?? _reload?.TargetSlots.FirstOrDefault(s => s.Worker == worker);
 
     private string ExitReason(WorkerProcess worker, ExitStatus status)
     {
         if (worker.State != WorkerState.Starting) return $"exited unexpectedly ({status})";
         // 126/127 come from the exec trampoline: the command itself never ran.
         return status.Code is 126 or 127
-            ? $"'{_manifest.Command}' could not be executed ({status}: not found, not executable or a bad interpreter)"
+            ? $"'{ManifestOf(worker.Generation).Command}' could not be executed ({status}: not found, not executable or a bad interpreter)"
             : $"exited before it was ready ({status})";
     }
 
@@ -182,33 +229,213 @@ public sealed class Supervisor
     {
         if (State is PackState.Stopping or PackState.Stopped) return;
         var now = _host.Now;
+        var restart = ManifestOf(slot.Generation).Restart;
         if (!slot.Restarts.MayRestart(now))
         {
             slot.Failed = true;
-            slot.FailureReason = $"restart limit reached ({_manifest.Restart.LimitRestarts} restarts within {Duration.Format(_manifest.Restart.LimitWindow)}); last: {reason}";
+            slot.FailureReason = $"restart limit reached ({restart.LimitRestarts} restarts within {Duration.Format(restart.LimitWindow)}); last: {reason}";
             Log.Error("slot-failed", slot.FailureReason + "; the slot stays down", slot.Index);
             if (_slots.All(s => s.Failed)) Finish(1, "every slot has failed");
             return;
         }
         var delay = slot.Restarts.Record(now);
-        slot.RestartPending = true;
+        slot.PendingRestart = _nextAttempt++;
         Log.Info("backoff", $"restarting in {Duration.Format(delay)}", slot.Index);
-        _host.After(delay, new RestartDue(slot.Index, ++slot.RestartAttempt));
+        _host.After(delay, new RestartDue(slot.Index, slot.PendingRestart.Value));
     }
 
     private void OnRestartDue(int slotIndex, long attempt)
     {
-        if (slotIndex >= _slots.Count) return;
-        var slot = _slots[slotIndex];
-        if (State is PackState.Stopping or PackState.Stopped || slot.Failed || !slot.RestartPending || attempt != slot.RestartAttempt) return;
-        slot.RestartPending = false;
+        var slot = _slots.FirstOrDefault(s => s.PendingRestart == attempt && s.Index == slotIndex);
+        if (slot is null || State is PackState.Stopping or PackState.Stopped || slot.Failed) return;
+        slot.PendingRestart = null;
         slot.Restarts.CountRestart();
         StartWorker(slot);
     }
 
-    private void Stop(string reason)
+    /// <summary>Asks a worker to stop (its generation's stop signal) and schedules the kill at its stop timeout.</summary>
+    private void StopWorker(WorkerProcess worker)
     {
-        if (State == PackState.Stopped) return;
+        if (worker.StopRequested) return;
+        worker.StopRequested = true;
+        worker.State = WorkerState.Draining;
+        _host.Signal(worker.Pid, worker.StopSignal);
+        _host.After(worker.StopTimeout, new StopDeadline(worker.Id));
+    }
+
+    private void OnStopDeadline(long workerId)
+    {
+        if (!_byId.TryGetValue(workerId, out var worker) || !worker.StopRequested) return;
+        Log.Warn("stop-timeout", $"worker did not stop within {Duration.Format(worker.StopTimeout)} (stop.timeout); sending SIGKILL", worker.Slot, worker.Pid);
+        _host.Signal(worker.Pid, SignalNames.SIGKILL);
+    }
+
+    private void BeginReload(ReloadRequested request)
+    {
+        var refusal = State switch
+        {
+            PackState.Starting => "the pack is still starting",
+            PackState.Stopping or PackState.Stopped => "the pack is stopping",
+            _ when _reload is { } running => $"a reload is already running (generation {running.Generation}, started {Duration.Format(_host.Now - running.StartedAt)} ago); try again when it has finished",
+            _ when _scale is not null => "a scale is in progress; try again when it has finished",
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            Log.Warn("reload", "refused: " + refusal);
+            request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, refusal, Refused: true));
+            return;
+        }
+        if (request.Manifest.Name != Manifest.Name)
+        {
+            request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero,
+                $"the manifest names pack '{request.Manifest.Name}', this pack is '{Manifest.Name}'", Refused: true));
+            return;
+        }
+        var generation = _nextGeneration++;
+        var targets = NewSlots(request.SlotCpus, generation, request.Manifest);
+        if (_host.PrepareGeneration(generation, request.Manifest, targets.Count) is { } problem)
+        {
+            Log.Error("reload", $"generation {generation} cannot start: {problem}");
+            var failed = new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, problem);
+            LastReload = failed;
+            request.Respond(failed);
+            return;
+        }
+        var reload = new ReloadOperation(generation, request.Manifest, request.Strategy, targets, _host.Now, request.Respond);
+        _reload = reload;
+        Log.Info("reload", $"reloading to generation {generation} ({request.Strategy.ToString().ToLowerInvariant()}, {targets.Count} worker(s))");
+        if (reload.Strategy == ReloadStrategy.Surge)
+        {
+            foreach (var slot in targets) SpawnForReload(reload, slot);
+        }
+        else
+        {
+            SpawnForReload(reload, targets[0]);
+        }
+    }
+
+    private void SpawnForReload(ReloadOperation reload, WorkerSlot slot)
+    {
+        if (Spawn(slot) is { } worker) reload.NewWorkers.Add(worker.Id);
+        else FailReload(reload, $"the worker for slot {slot.Index} of generation {reload.Generation} could not be started", null, []);
+    }
+
+    private void ReloadProgress(ReloadOperation reload)
+    {
+        if (reload.Strategy == ReloadStrategy.Rolling)
+        {
+            var index = reload.NextRollingSlot;
+            if (index < _slots.Count && _slots[index].Worker is { } old)
+            {
+                StopWorker(old);
+                _slots[index].Worker = null;
+                reload.SwitchedOldSlots.Add(index);
+            }
+            if (index < _slots.Count) _slots[index].PendingRestart = null;
+            reload.NextRollingSlot = index + 1;
+            if (reload.NextRollingSlot < reload.TargetSlots.Count)
+            {
+                SpawnForReload(reload, reload.TargetSlots[reload.NextRollingSlot]);
+                return;
+            }
+        }
+        if (_reload == reload && reload.AllNewWorkersReady(id => _byId.GetValueOrDefault(id))) CommitReload(reload);
+    }
+
+    private void CommitReload(ReloadOperation reload)
+    {
+        foreach (var slot in _slots)
+        {
+            slot.PendingRestart = null;
+            if (slot.Worker is { } old) StopWorker(old);
+            slot.Worker = null;
+        }
+        _slots = reload.TargetSlots;
+        Generation = reload.Generation;
+        Manifest = reload.Manifest;
+        _reload = null;
+        _host.CommitGeneration(reload.Generation);
+        var result = new ReloadResult(true, Generation, reload.Strategy, _host.Now - reload.StartedAt);
+        LastReload = result;
+        Log.Info("reload", $"generation {Generation} serves ({_slots.Count} worker(s)) after {Duration.Format(result.Duration)}; the old workers drain");
+        reload.Respond(result);
+    }
+
+    private void FailReload(ReloadOperation reload, string reason, WorkerProcess? failed, IReadOnlyList<string> output)
+    {
+        _reload = null;
+        foreach (var id in reload.NewWorkers)
+            if (_byId.TryGetValue(id, out var worker)) StopWorker(worker);
+        // Rolling: the slots already switched get workers of the serving generation again.
+        foreach (var index in reload.SwitchedOldSlots)
+            if (State == PackState.Running && _slots[index].Worker is null) StartWorker(_slots[index]);
+        _host.AbandonGeneration(reload.Generation);
+        var result = new ReloadResult(false, Generation, reload.Strategy, _host.Now - reload.StartedAt, reason, failed?.Slot, failed?.Pid, output);
+        LastReload = result;
+        Log.Error("reload", $"reload to generation {reload.Generation} failed: {reason}; generation {Generation} keeps serving");
+        reload.Respond(result);
+    }
+
+    private void Scale(IReadOnlyList<int?> slotCpus, Action<ScaleResult> respond)
+    {
+        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}"
+            : _reload is not null ? "a reload is running; try again when it has finished"
+            : _scale is not null ? "a scale is already in progress"
+            : slotCpus.Count == 0 ? "a pack needs at least one worker"
+            : null;
+        if (refusal is not null)
+        {
+            respond(new ScaleResult(false, _slots.Count, refusal));
+            return;
+        }
+        var from = _slots.Count;
+        var to = slotCpus.Count;
+        Log.Info("scale", $"scaling from {from} to {to} worker(s)");
+        if (to < from)
+        {
+            foreach (var slot in _slots.Skip(to))
+            {
+                if (slot.Worker is { } worker) StopWorker(worker);
+                slot.Worker = null;
+            }
+            _slots.RemoveRange(to, from - to);
+            _host.ResizeSlots(to);
+            respond(new ScaleResult(true, to));
+            return;
+        }
+        if (to == from)
+        {
+            respond(new ScaleResult(true, to));
+            return;
+        }
+        _host.ResizeSlots(to);
+        var added = new HashSet<long>();
+        _scale = (added, respond);
+        for (var index = from; index < to; index++)
+        {
+            var slot = new WorkerSlot(index, slotCpus[index], Generation, Manifest.Restart);
+            _slots.Add(slot);
+            if (StartWorker(slot) is { } worker) added.Add(worker.Id);
+        }
+        ScaleProgress();
+    }
+
+    private void ScaleProgress()
+    {
+        if (_scale is not { } scale || scale.Workers.Any(id => _byId.GetValueOrDefault(id)?.State != WorkerState.Ready)) return;
+        _scale = null;
+        scale.Respond(new ScaleResult(scale.Workers.Count > 0, _slots.Count, scale.Workers.Count > 0 ? null : "no new worker could be started"));
+    }
+
+    private void Stop(string reason, Action? done)
+    {
+        if (done is not null) _stopWaiters.Add(done);
+        if (State == PackState.Stopped)
+        {
+            NotifyStopped();
+            return;
+        }
         if (State == PackState.Stopping)
         {
             Log.Warn("stop", $"{reason} while stopping: killing the remaining {_byPid.Count} worker(s) now");
@@ -216,30 +443,20 @@ public sealed class Supervisor
             return;
         }
         State = PackState.Stopping;
-        foreach (var slot in _slots) slot.RestartPending = false;
-        Log.Info("stop", $"{reason}: stopping {_byPid.Count} worker(s) with {SignalNames.Name(_manifest.Stop.Signal)}, SIGKILL after {Duration.Format(_manifest.Stop.Timeout)}");
+        if (_reload is { } reload) FailReload(reload, "the pack is stopping", null, []);
+        if (_scale is { } scale)
+        {
+            _scale = null;
+            scale.Respond(new ScaleResult(false, _slots.Count, "the pack is stopping"));
+        }
+        foreach (var slot in _slots) slot.PendingRestart = null;
+        Log.Info("stop", $"{reason}: stopping {_byPid.Count} worker(s) with {SignalNames.Name(Manifest.Stop.Signal)}, SIGKILL after {Duration.Format(Manifest.Stop.Timeout)}");
         if (_byPid.Count == 0)
         {
             Finish(0, "no workers were running");
             return;
         }
-        foreach (var worker in _byPid.Values)
-        {
-            worker.StopRequested = true;
-            worker.State = WorkerState.Draining;
-            _host.Signal(worker.Pid, _manifest.Stop.Signal);
-        }
-        _host.After(_manifest.Stop.Timeout, new StopDeadline());
-    }
-
-    private void OnStopDeadline()
-    {
-        if (State != PackState.Stopping) return;
-        foreach (var worker in _byPid.Values)
-        {
-            Log.Warn("stop-timeout", $"worker did not stop within {Duration.Format(_manifest.Stop.Timeout)} (stop.timeout); sending SIGKILL", worker.Slot, worker.Pid);
-            _host.Signal(worker.Pid, SignalNames.SIGKILL);
-        }
+        foreach (var worker in _byPid.Values.ToList()) StopWorker(worker);
     }
 
     private void Finish(int code, string why)
@@ -247,5 +464,12 @@ public sealed class Supervisor
         State = PackState.Stopped;
         Log.Write(code == 0 ? LogLevel.Info : LogLevel.Error, "exit", $"master exiting with code {code}: {why}");
         _host.Exit(code);
+        NotifyStopped();
+    }
+
+    private void NotifyStopped()
+    {
+        foreach (var waiter in _stopWaiters) waiter();
+        _stopWaiters.Clear();
     }
 }

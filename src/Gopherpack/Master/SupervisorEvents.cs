@@ -1,4 +1,5 @@
 using Gopherpack.Linux;
+using Gopherpack.Manifest;
 
 namespace Gopherpack.Master;
 
@@ -6,12 +7,32 @@ namespace Gopherpack.Master;
 public abstract record SupervisorEvent;
 
 public sealed record StartRequested : SupervisorEvent;
-public sealed record StopRequested(string Reason) : SupervisorEvent;
+/// <param name="Done">Called once the master has stopped every worker (or at once if it is not running).</param>
+public sealed record StopRequested(string Reason, Action? Done = null) : SupervisorEvent;
 public sealed record WorkerExited(int Pid, ExitStatus Status) : SupervisorEvent;
 /// <summary>One sd_notify datagram from the worker that owns the notify socket it arrived on.</summary>
 public sealed record WorkerNotified(long WorkerId, string Message) : SupervisorEvent;
 public sealed record ReadyDeadline(long WorkerId) : SupervisorEvent;
 public sealed record ReadyDelayElapsed(long WorkerId) : SupervisorEvent;
 public sealed record RestartDue(int Slot, long Attempt) : SupervisorEvent;
-public sealed record StopDeadline : SupervisorEvent;
+/// <summary>A worker asked to stop has had its stop timeout: kill it if it is still there.</summary>
+public sealed record StopDeadline(long WorkerId) : SupervisorEvent;
 public sealed record WatchdogCheck(long WorkerId) : SupervisorEvent;
+/// <param name="SlotCpus">One entry per slot of the new generation (its CPU, or null when unpinned).</param>
+public sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadResult> Respond) : SupervisorEvent;
+/// <param name="SlotCpus">One entry per slot after scaling.</param>
+public sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<ScaleResult> Respond) : SupervisorEvent;
+
+/// <summary>How a reload ended: which generation serves, how long it took, and on failure why.</summary>
+public sealed record ReloadResult(
+    bool Ok,
+    int Generation,
+    ReloadStrategy Strategy,
+    TimeSpan Duration,
+    string? Error = null,
+    int? FailedSlot = null,
+    int? FailedPid = null,
+    IReadOnlyList<string>? Output = null,
+    bool Refused = false);
+
+public sealed record ScaleResult(bool Ok, int Workers, string? Error = null);

@@ -1,6 +1,6 @@
 namespace Gopherpack.Master;
 
-/// <summary>One worker process in a slot: from spawn until it is reaped.</summary>
+/// <summary>One worker process: from spawn until it is reaped. Carries the settings of its generation's manifest.</summary>
 public sealed class WorkerProcess(long id, int slot, int pid, int? cpu, int generation, DateTimeOffset startedAt)
 {
     public long Id { get; } = id;
@@ -9,6 +9,9 @@ public sealed class WorkerProcess(long id, int slot, int pid, int? cpu, int gene
     public int? Cpu { get; } = cpu;
     public int Generation { get; } = generation;
     public DateTimeOffset StartedAt { get; } = startedAt;
+    public required int StopSignal { get; init; }
+    public required TimeSpan StopTimeout { get; init; }
+    public required TimeSpan WatchdogTimeout { get; init; }
     public WorkerState State { get; set; } = WorkerState.Starting;
     public DateTimeOffset? ReadyAt { get; set; }
     public DateTimeOffset LastWatchdog { get; set; } = startedAt;

@@ -33,6 +33,21 @@ public sealed class RecordingHost : ISupervisorHost, IMasterLog
     public void ReleaseWorker(long workerId) => Released.Add(workerId);
     public IReadOnlyList<string> RecentOutput(long workerId) => ["last line of " + workerId];
     public void PackReady(TimeSpan elapsed) => ReadyAfter = elapsed;
+
+    /// <summary>When set, PrepareGeneration fails with this.</summary>
+    public string? PrepareFailure { get; set; }
+    public List<string> GenerationCalls { get; } = [];
+    public List<int> Resizes { get; } = [];
+
+    public string? PrepareGeneration(int generation, Gopherpack.Manifest.PackManifest manifest, int slots)
+    {
+        GenerationCalls.Add($"prepare {generation} ({slots} slots)");
+        return PrepareFailure;
+    }
+
+    public void CommitGeneration(int generation) => GenerationCalls.Add($"commit {generation}");
+    public void AbandonGeneration(int generation) => GenerationCalls.Add($"abandon {generation}");
+    public void ResizeSlots(int slots) => Resizes.Add(slots);
     public void Exit(int code) => ExitCode = code;
 
     public void Write(LogLevel level, string @event, string message, int? slot = null, int? pid = null) =>

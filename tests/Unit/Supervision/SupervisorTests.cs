@@ -193,19 +193,23 @@ public sealed class SupervisorTests
         var supervisor = Started(2, m => m with { Stop = new StopSpec { Signal = SIGQUIT, Timeout = TimeSpan.FromSeconds(2) } });
         Ready(supervisor);
         var (first, second) = (InSlot(supervisor, 0), InSlot(supervisor, 1));
-        supervisor.Handle(new StopRequested("SIGTERM received"));
+        var stopped = false;
+        supervisor.Handle(new StopRequested("SIGTERM received", () => stopped = true));
         Assert.Equal([(first.Pid, SIGQUIT), (second.Pid, SIGQUIT)], _host.Signals);
         Assert.All(supervisor.Workers, w => Assert.Equal(WorkerState.Draining, w.State));
 
         supervisor.Handle(new WorkerExited(first.Pid, ExitStatus.Exited(0)));
         Assert.Empty(_host.TakeTimers<RestartDue>());
-        var (delay, deadline) = _host.TakeTimers<StopDeadline>().Single();
-        Assert.Equal(TimeSpan.FromSeconds(2), delay);
-        supervisor.Handle(deadline);
+        var deadlines = _host.TakeTimers<StopDeadline>();
+        Assert.All(deadlines, d => Assert.Equal(TimeSpan.FromSeconds(2), d.Delay));
+        foreach (var (_, deadline) in deadlines) supervisor.Handle(deadline);
         Assert.Equal((second.Pid, SIGKILL), _host.Signals.Last());
+        Assert.Equal(3, _host.Signals.Count);
         Assert.Null(_host.ExitCode);
+        Assert.False(stopped);
         supervisor.Handle(new WorkerExited(second.Pid, ExitStatus.Killed(SIGKILL)));
         Assert.Equal(0, _host.ExitCode);
+        Assert.True(stopped);
     }
 
     [Fact]

@@ -1,0 +1,37 @@
+using System.Text;
+using System.Text.Json;
+using Gopherpack.Control;
+
+namespace Gopherpack.Cli;
+
+/// <summary>How <c>gopherpack ps</c> shows packs: a table for people, JSON for scripts.</summary>
+public static class PsView
+{
+    public static string Json(IReadOnlyList<PackStatus> packs) =>
+        JsonSerializer.Serialize(packs, new JsonSerializerOptions(ControlProtocol.Json) { WriteIndented = true }) + Environment.NewLine;
+
+    public static string Table(IReadOnlyList<PackStatus> packs)
+    {
+        var text = new StringBuilder();
+        if (packs.Count == 0) return "no packs running" + Environment.NewLine;
+        foreach (var pack in packs)
+        {
+            text.AppendLine($"{pack.Name}: {pack.State}, master pid {pack.MasterPid}, generation {pack.Generation}, {string.Join(", ", pack.Listeners.Select(l => $"{l.Name} {l.Address} ({l.Mode})"))}");
+            if (pack.LastReload is { } reload)
+                text.AppendLine($"  last reload: {(reload.Ok ? "ok" : "FAILED")} to generation {reload.Generation} ({reload.Strategy}, {reload.DurationMs:0} ms){(reload.Error is null ? "" : ": " + reload.Error)}");
+            var rows = new List<string[]> { new[] { "SLOT", "PID", "CPU", "GEN", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU-TIME", "LAST-EXIT" } };
+            rows.AddRange(pack.Workers.Select(w => new[]
+            {
+                w.Slot.ToString(), w.Pid?.ToString() ?? "-", w.Cpu?.ToString() ?? "-", w.Generation.ToString(), w.State,
+                w.StartedAt is { } started ? Uptime(DateTimeOffset.UtcNow - started) : "-", w.Restarts.ToString(),
+                w.RssBytes is { } rss ? $"{rss / 1048576.0:0.0}M" : "-", w.CpuSeconds is { } cpu ? $"{cpu:0.00}s" : "-", w.LastExit ?? "-",
+            }));
+            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            foreach (var row in rows) text.AppendLine("  " + string.Join("  ", row.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd());
+        }
+        return text.ToString();
+    }
+
+    private static string Uptime(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{span.TotalSeconds:0}s";
+}

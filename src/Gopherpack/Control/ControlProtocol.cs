@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Gopherpack.Control;
+
+/// <summary>Newline-delimited JSON on the pack's control socket: one request line, one reply line.</summary>
+public static class ControlProtocol
+{
+    public const int Version = 1;
+    /// <summary>A request line longer than this is refused and the connection closed.</summary>
+    public const int MaxLineBytes = 64 * 1024;
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}
+
+public static class ControlCommands
+{
+    public const string Status = "status", Reload = "reload", Stop = "stop", Scale = "scale";
+}
+
+/// <summary>Stable error codes of failed replies; scripts may rely on them.</summary>
+public static class ControlErrors
+{
+    public const string BadRequest = "bad-request";
+    public const string UnknownCommand = "unknown-command";
+    public const string UnsupportedVersion = "unsupported-version";
+    public const string AccessDenied = "access-denied";
+    public const string ManifestInvalid = "manifest-invalid";
+    public const string ReloadFailed = "reload-failed";
+    public const string ScaleFailed = "scale-failed";
+    public const string Busy = "busy";
+}
+
+public sealed record ControlRequest
+{
+    public int Version { get; init; } = ControlProtocol.Version;
+    public string Command { get; init; } = "";
+    /// <summary>reload: an absolute manifest path to reload from (default: the pack's current manifest).</summary>
+    public string? Manifest { get; init; }
+    /// <summary>reload: surge or rolling (default: the manifest's reload.strategy).</summary>
+    public string? Strategy { get; init; }
+    /// <summary>scale: the new number of workers.</summary>
+    public int? Workers { get; init; }
+}
+
+public sealed record ControlReply
+{
+    public int Version { get; init; } = ControlProtocol.Version;
+    public bool Ok { get; init; }
+    public ControlError? Error { get; init; }
+    public PackStatus? Pack { get; init; }
+    public ReloadReport? Reload { get; init; }
+    public int? Workers { get; init; }
+
+    public static ControlReply Failure(string code, string message, IReadOnlyList<string>? details = null) =>
+        new() { Ok = false, Error = new ControlError(code, message, details) };
+}
+
+public sealed record ControlError(string Code, string Message, IReadOnlyList<string>? Details = null);
+
+public sealed record PackStatus(
+    string Name,
+    int MasterPid,
+    string Manifest,
+    string State,
+    int Generation,
+    IReadOnlyList<ListenerStatus> Listeners,
+    ReloadReport? LastReload,
+    IReadOnlyList<WorkerStatus> Workers);
+
+public sealed record ListenerStatus(string Name, string Address, string Mode);
+
+public sealed record WorkerStatus(
+    int Slot,
+    int? Pid,
+    int? Cpu,
+    int Generation,
+    string State,
+    DateTimeOffset? StartedAt,
+    int Restarts,
+    string? LastExit,
+    long? RssBytes,
+    double? CpuSeconds,
+    string? Status = null,
+    string? FailureReason = null);
+
+public sealed record ReloadReport(
+    bool Ok,
+    int Generation,
+    string Strategy,
+    double DurationMs,
+    string? Error = null,
+    int? FailedSlot = null,
+    int? FailedPid = null,
+    IReadOnlyList<string>? Output = null);

@@ -1,0 +1,160 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Gopherpack.Logging;
+
+namespace Gopherpack.Control;
+
+/// <summary>
+/// The pack's control socket: 0600 in the 0700 runtime dir, answers only its own uid or root
+/// (SO_PEERCRED), one JSON request per line. A client that sends nothing, too much or garbage
+/// gets a clear error or is dropped; the master's event loop is never blocked by a client.
+/// </summary>
+public sealed class ControlServer : IAsyncDisposable
+{
+    private const int SolSocket = 1, SoPeerCred = 17;
+    private static readonly TimeSpan IdleClient = TimeSpan.FromSeconds(30);
+    private readonly Socket _socket;
+    private readonly Func<ControlRequest, int, Task<ControlReply>> _handle;
+    private readonly IMasterLog _log;
+    private readonly uint _uid;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly HashSet<Task> _clients = [];
+
+    public string Path { get; }
+
+    /// <param name="handle">Answers a request; gets the client's pid.</param>
+    public ControlServer(string path, uint uid, Func<ControlRequest, int, Task<ControlReply>> handle, IMasterLog log)
+    {
+        Path = path;
+        _uid = uid;
+        _handle = handle;
+        _log = log;
+        File.Delete(path);
+        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _socket.Bind(new UnixDomainSocketEndPoint(path));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _socket.Listen(128);
+        _ = AcceptLoop();
+    }
+
+    private async Task AcceptLoop()
+    {
+        while (!_closing.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await _socket.AcceptAsync(_closing.Token); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            var task = Serve(client);
+            lock (_clients) _clients.Add(task);
+            _ = task.ContinueWith(t => { lock (_clients) _clients.Remove(t); }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task Serve(Socket client)
+    {
+        using var _ = client;
+        try
+        {
+            var (pid, uid) = PeerCredentials(client);
+            if (uid != _uid && uid != 0)
+            {
+                _log.Warn("control", $"refused a client of uid {uid} (pid {pid}): only uid {_uid} or root may control this pack");
+                await Send(client, ControlReply.Failure(ControlErrors.AccessDenied, $"access denied: uid {uid} may not control this pack (owner uid {_uid})"));
+                return;
+            }
+            var buffer = new LineBuffer();
+            while (true)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+                idle.CancelAfter(IdleClient);
+                var line = await buffer.ReadLineAsync(client, idle.Token);
+                if (line is null) return;
+                if (line.Length > ControlProtocol.MaxLineBytes)
+                {
+                    await Send(client, ControlReply.Failure(ControlErrors.BadRequest, $"request line longer than {ControlProtocol.MaxLineBytes} bytes"));
+                    return;
+                }
+                await Send(client, await Answer(line, pid));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            // The client went away, said nothing for too long, or the master is closing.
+        }
+    }
+
+    private async Task<ControlReply> Answer(string line, int pid)
+    {
+        ControlRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<ControlRequest>(line, ControlProtocol.Json);
+        }
+        catch (JsonException e)
+        {
+            return ControlReply.Failure(ControlErrors.BadRequest, $"the request is not valid JSON: {e.Message}");
+        }
+        if (request is null) return ControlReply.Failure(ControlErrors.BadRequest, "the request is empty");
+        if (request.Version != ControlProtocol.Version)
+            return ControlReply.Failure(ControlErrors.UnsupportedVersion, $"protocol version {request.Version} is not supported (this master speaks {ControlProtocol.Version})");
+        return await _handle(request, pid);
+    }
+
+    private static async Task Send(Socket client, ControlReply reply)
+    {
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(reply, ControlProtocol.Json) + "\n");
+        await client.SendAsync(bytes);
+    }
+
+    private static (int Pid, uint Uid) PeerCredentials(Socket client)
+    {
+        var credentials = new byte[12];
+        client.GetRawSocketOption(SolSocket, SoPeerCred, credentials);
+        return (BitConverter.ToInt32(credentials, 0), BitConverter.ToUInt32(credentials, 4));
+    }
+
+    /// <summary>Waits (bounded) for replies still being written, e.g. the reply to <c>stop</c>.</summary>
+    public async Task FlushAsync(TimeSpan timeout)
+    {
+        Task[] clients;
+        lock (_clients) clients = _clients.ToArray();
+        await Task.WhenAny(Task.WhenAll(clients), Task.Delay(timeout));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _closing.Cancel();
+        _socket.Dispose();
+        await FlushAsync(TimeSpan.FromMilliseconds(500));
+        try { File.Delete(Path); } catch (IOException) { }
+    }
+
+    /// <summary>Splits a stream into lines; a line over the limit is returned cut, so the caller can refuse it.</summary>
+    private sealed class LineBuffer
+    {
+        private readonly MemoryStream _pending = new();
+
+        public async Task<string?> ReadLineAsync(Socket socket, CancellationToken cancel)
+        {
+            var chunk = new byte[4096];
+            while (true)
+            {
+                var buffered = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
+                var newline = buffered.IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = Encoding.UTF8.GetString(buffered[..newline]).TrimEnd('\r');
+                    var rest = buffered[(newline + 1)..].ToArray();
+                    _pending.SetLength(0);
+                    _pending.Write(rest);
+                    return line;
+                }
+                if (_pending.Length > ControlProtocol.MaxLineBytes) return new string('x', ControlProtocol.MaxLineBytes + 1);
+                var read = await socket.ReceiveAsync(chunk, SocketFlags.None, cancel);
+                if (read == 0) return null;
+                _pending.Write(chunk, 0, read);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Gopherpack.Runtime;
+
+namespace Gopherpack.Control;
+
+/// <summary>Talks to running packs through their control sockets. Used by the CLI and the PowerShell cmdlets.</summary>
+public sealed class PackClient(RuntimeDirectory runtime)
+{
+    public RuntimeDirectory Runtime { get; } = runtime;
+
+    /// <summary>Names of the packs with a control socket in the runtime dir.</summary>
+    public IReadOnlyList<string> PackNames() =>
+        Directory.Exists(Runtime.Path)
+            ? Directory.GetFiles(Runtime.Path, "*.sock").Select(f => System.IO.Path.GetFileNameWithoutExtension(f)!).Order().ToList()
+            : [];
+
+    public async Task<PackStatus> StatusAsync(string pack, CancellationToken cancel = default) =>
+        (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Status }, cancel)).Pack!;
+
+    /// <summary>Every running pack's status; sockets left by a killed master are skipped.</summary>
+    public async Task<IReadOnlyList<PackStatus>> AllStatusAsync(CancellationToken cancel = default)
+    {
+        var packs = new List<PackStatus>();
+        foreach (var name in PackNames())
+        {
+            try { packs.Add(await StatusAsync(name, cancel)); }
+            catch (PackNotRunningException) { }
+        }
+        return packs;
+    }
+
+    /// <summary>A synchronous reload: returns when the new generation serves.</summary>
+    /// <exception cref="PackControlException">It failed (<see cref="ControlErrors"/> code; the old generation still serves).</exception>
+    public async Task<ReloadReport> ReloadAsync(string pack, string? manifest = null, string? strategy = null, CancellationToken cancel = default) =>
+        (await SendAsync(pack, new ControlRequest
+        {
+            Command = ControlCommands.Reload,
+            Manifest = manifest is null ? null : System.IO.Path.GetFullPath(manifest),
+            Strategy = strategy,
+        }, cancel)).Reload!;
+
+    public async Task<int> ScaleAsync(string pack, int workers, CancellationToken cancel = default) =>
+        (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Scale, Workers = workers }, cancel)).Workers ?? workers;
+
+    /// <summary>Graceful stop; returns once the master process is gone and its files are removed.</summary>
+    public async Task StopAsync(string pack, CancellationToken cancel = default)
+    {
+        var masterPid = Runtime.RunningMaster(pack);
+        await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop }, cancel);
+        while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && !IsZombie(pid))
+            await Task.Delay(20, cancel);
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z"; }
+        catch (IOException) { return false; }
+    }
+
+    /// <exception cref="PackNotRunningException">No master answers on the pack's socket.</exception>
+    /// <exception cref="PackControlException">The master answered with an error.</exception>
+    public async Task<ControlReply> SendAsync(string pack, ControlRequest request, CancellationToken cancel = default)
+    {
+        var path = Runtime.ControlSocket(pack);
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancel);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.ConnectionRefused or SocketError.InvalidArgument)
+        {
+            throw new PackNotRunningException(pack, Runtime.Path);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            throw new PackControlException(ControlErrors.AccessDenied, $"access denied to {path}: {e.Message}");
+        }
+        catch (SocketException) when (!File.Exists(path))
+        {
+            throw new PackNotRunningException(pack, Runtime.Path);
+        }
+        await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlProtocol.Json) + "\n"), cancel);
+        var line = await ReadLineAsync(socket, cancel)
+            ?? throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
+        var reply = JsonSerializer.Deserialize<ControlReply>(line, ControlProtocol.Json)
+            ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
+        if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);
+        return reply;
+    }
+
+    private static async Task<string?> ReadLineAsync(Socket socket, CancellationToken cancel)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[8192];
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel);
+            if (read == 0) return received.Length == 0 ? null : Encoding.UTF8.GetString(received.ToArray());
+            var newline = Array.IndexOf(buffer, (byte)'\n', 0, read);
+            received.Write(buffer, 0, newline >= 0 ? newline : read);
+            if (newline >= 0) return Encoding.UTF8.GetString(received.ToArray());
+        }
+    }
+}
+
+public sealed class PackNotRunningException(string pack, string runtimeDir, string? detail = null)
+    : Exception($"pack '{pack}' is not running (no master answers in {runtimeDir}{(detail is null ? "" : ": " + detail)})")
+{
+    public string Pack { get; } = pack;
+}
+
+public sealed class PackControlException(string code, string message, IReadOnlyList<string>? details = null, ControlReply? reply = null)
+    : Exception(message)
+{
+    public string Code { get; } = code;
+    public IReadOnlyList<string> Details { get; } = details ?? [];
+    public ControlReply? Reply { get; } = reply;
+}

@@ -1,0 +1,80 @@
+using System.Collections;
+using Gopherpack.Linux;
+using Gopherpack.Manifest;
+using Gopherpack.Runtime;
+
+namespace Gopherpack.Control;
+
+/// <summary>
+/// Starts a master detached (its own session, log file next to the pid file) and waits until every
+/// worker is ready, the master fails, or the timeout passes; on a timeout the master is stopped, so
+/// nothing is left half started.
+/// </summary>
+public sealed class PackStarter(RuntimeDirectory runtime)
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    private const int LogTailLines = 20;
+
+    /// <param name="masterCommand">The argv that runs the master host, before <c>run MANIFEST --runtime-dir DIR</c>.</param>
+    /// <param name="progress">Called with (ready, total) workers while waiting.</param>
+    /// <exception cref="ManifestException">The manifest is invalid.</exception>
+    /// <exception cref="PackStartException">It did not come up; the message says why.</exception>
+    public async Task<PackStatus> StartAsync(string manifestPath, IReadOnlyList<string> masterCommand, TimeSpan timeout,
+        Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        var manifest = ManifestLoader.Load(manifestPath);
+        try { runtime.Ensure(); }
+        catch (RuntimeDirectoryException e) { throw new PackStartException(e.Message); }
+        if (runtime.RunningMaster(manifest.Name) is { } running)
+            throw new PackStartException($"pack '{manifest.Name}' is already running (master pid {running})");
+
+        var logPath = Path.Combine(runtime.Path, manifest.Name + ".log");
+        var pid = SpawnMaster(manifest, logPath, masterCommand);
+        var client = new PackClient(runtime);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (Processes.TryReap(pid) is { } exit)
+                throw new PackStartException($"the master exited ({exit}) before the pack was ready; last lines of {logPath}:{Environment.NewLine}{Tail(logPath)}");
+            try
+            {
+                var status = await client.StatusAsync(manifest.Name, cancel);
+                var ready = status.Workers.Count(w => w.State == "Ready");
+                progress?.Invoke(ready, status.Workers.Count);
+                if (status.State == "Running") return status;
+            }
+            catch (PackNotRunningException) { }
+            if (DateTime.UtcNow > deadline)
+            {
+                Processes.Signal(pid, SignalNames.SIGTERM);
+                while (Processes.TryReap(pid) is null && DateTime.UtcNow < deadline + TimeSpan.FromSeconds(60)) await Task.Delay(Poll, CancellationToken.None);
+                throw new PackStartException($"the pack was not ready within {Duration.Format(timeout)}; it was stopped. Last lines of {logPath}:{Environment.NewLine}{Tail(logPath)}");
+            }
+            await Task.Delay(Poll, cancel);
+        }
+    }
+
+    private int SpawnMaster(PackManifest manifest, string logPath, IReadOnlyList<string> masterCommand)
+    {
+        using var log = File.OpenHandle(logPath, FileMode.Append, FileAccess.Write);
+        var logFd = (int)log.DangerousGetHandle();
+        var argv = masterCommand.Concat(["run", manifest.ManifestPath, "--runtime-dir", runtime.Path]).ToList();
+        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToList();
+        try
+        {
+            return new PosixSpawner().Spawn(new SpawnRequest(argv[0], argv, environment, Environment.CurrentDirectory, logFd, logFd, [], null, NewSession: true));
+        }
+        catch (SpawnException e)
+        {
+            throw new PackStartException(e.Message);
+        }
+    }
+
+    private static string Tail(string path)
+    {
+        try { return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(LogTailLines).Select(l => "    " + l)); }
+        catch (IOException) { return "    (no log)"; }
+    }
+}
+
+public sealed class PackStartException(string message) : Exception(message);

@@ -1,0 +1,86 @@
+using Gopherpack.Control;
+using Gopherpack.Linux;
+using Gopherpack.Manifest;
+
+namespace Gopherpack.Master;
+
+/// <summary>Turns control requests into events on the master's loop and their outcomes into replies.</summary>
+public sealed class ControlDispatcher(MasterHost host)
+{
+    public async Task<ControlReply> HandleAsync(ControlRequest request, int clientPid) => request.Command switch
+    {
+        ControlCommands.Status => new ControlReply { Ok = true, Pack = await host.OnLoop(host.Status) },
+        ControlCommands.Reload => await Reload(request.Manifest, request.Strategy, $"client pid {clientPid}"),
+        ControlCommands.Stop => await Stop($"stop requested (client pid {clientPid})"),
+        ControlCommands.Scale => await Scale(request.Workers),
+        _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale)"),
+    };
+
+    /// <summary>Reads and validates the manifest, plans its CPUs and runs the reload; an invalid manifest changes nothing.</summary>
+    public async Task<ControlReply> Reload(string? manifestPath, string? strategyText, string requestedBy)
+    {
+        var path = manifestPath ?? host.Supervisor.Manifest.ManifestPath;
+        if (!Path.IsPathFullyQualified(path))
+            return ControlReply.Failure(ControlErrors.BadRequest, $"manifest path '{path}' must be absolute");
+        ReloadStrategy? strategy = strategyText?.ToLowerInvariant() switch
+        {
+            null => null,
+            "surge" => ReloadStrategy.Surge,
+            "rolling" => ReloadStrategy.Rolling,
+            _ => (ReloadStrategy?)(-1),
+        };
+        if (strategy is (ReloadStrategy)(-1)) return ControlReply.Failure(ControlErrors.BadRequest, $"strategy '{strategyText}' must be surge or rolling");
+
+        PackManifest manifest;
+        IReadOnlyList<int?> cpus;
+        try
+        {
+            manifest = ManifestLoader.Load(path);
+            cpus = WorkerPlan.SlotCpus(manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+        }
+        catch (ManifestException e)
+        {
+            host.Log.Write(Logging.LogLevel.Error, "reload", $"refused ({requestedBy}): the manifest is invalid; nothing changed");
+            return ControlReply.Failure(ControlErrors.ManifestInvalid, $"{path}: the manifest is invalid; nothing changed", e.Errors.Select(x => x.ToString()).ToList());
+        }
+        catch (WorkerPlanException e)
+        {
+            return ControlReply.Failure(ControlErrors.ManifestInvalid, e.Message);
+        }
+        var done = new TaskCompletionSource<ReloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Post(new ReloadRequested(manifest, cpus, strategy ?? manifest.ReloadStrategy, done.SetResult));
+        var result = await done.Task;
+        var report = PackStatusBuilder.Report(result);
+        return result.Ok
+            ? new ControlReply { Ok = true, Reload = report }
+            : ControlReply.Failure(result.Refused ? ControlErrors.Busy : ControlErrors.ReloadFailed, result.Error ?? "reload failed", result.Output) with { Reload = report };
+    }
+
+    private async Task<ControlReply> Stop(string reason)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Post(new StopRequested(reason, done.SetResult));
+        await done.Task;
+        return new ControlReply { Ok = true };
+    }
+
+    public async Task<ControlReply> Scale(int? workers)
+    {
+        if (workers is not (>= 1 and <= 1024)) return ControlReply.Failure(ControlErrors.BadRequest, "scale needs 'workers' from 1 to 1024");
+        IReadOnlyList<int?> cpus;
+        try
+        {
+            cpus = WorkerPlan.SlotCpus(host.Supervisor.Manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+        }
+        catch (WorkerPlanException e)
+        {
+            return ControlReply.Failure(ControlErrors.ScaleFailed, e.Message);
+        }
+        var done = new TaskCompletionSource<ScaleResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Post(new ScaleRequested(cpus, done.SetResult));
+        var result = await done.Task;
+        return result.Ok
+            ? new ControlReply { Ok = true, Workers = result.Workers }
+            : ControlReply.Failure(ControlErrors.ScaleFailed, result.Error ?? "scale failed") with { Workers = result.Workers };
+    }
+}

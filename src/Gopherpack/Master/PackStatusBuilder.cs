@@ -1,0 +1,38 @@
+using Gopherpack.Control;
+using Gopherpack.Manifest;
+
+namespace Gopherpack.Master;
+
+/// <summary>The status reply: the pack and every worker, including slots waiting to restart or failed.</summary>
+public static class PackStatusBuilder
+{
+    public static PackStatus Build(Supervisor supervisor, ListenerSet listeners)
+    {
+        var workers = supervisor.Workers.Select(worker =>
+        {
+            var slot = supervisor.Slots.FirstOrDefault(s => s.Worker == worker);
+            var (rss, cpu) = ProcStats.Read(worker.Pid);
+            return new WorkerStatus(worker.Slot, worker.Pid, worker.Cpu, worker.Generation, worker.State.ToString(), worker.StartedAt,
+                slot?.Restarts.Total ?? 0, slot?.LastExit?.ToString(), rss, cpu, worker.Status);
+        }).ToList();
+        foreach (var slot in supervisor.Slots.Where(s => s.Worker is null))
+        {
+            workers.Add(new WorkerStatus(slot.Index, null, slot.Cpu, slot.Generation,
+                (slot.Failed ? WorkerState.Failed : WorkerState.Backoff).ToString(), null, slot.Restarts.Total,
+                slot.LastExit?.ToString(), null, null, null, slot.FailureReason));
+        }
+        return new PackStatus(
+            supervisor.Manifest.Name,
+            Environment.ProcessId,
+            supervisor.Manifest.ManifestPath,
+            supervisor.Reloading ? "Reloading" : supervisor.State.ToString(),
+            supervisor.Generation,
+            listeners.Listeners.Select(l => new ListenerStatus(l.Spec.Name, l.BoundAddress, l.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared")).ToList(),
+            supervisor.LastReload is { } last ? Report(last) : null,
+            workers.OrderBy(w => w.Slot).ThenBy(w => w.Generation).ToList());
+    }
+
+    public static ReloadReport Report(ReloadResult result) => new(
+        result.Ok, result.Generation, result.Strategy.ToString().ToLowerInvariant(), Math.Round(result.Duration.TotalMilliseconds, 1),
+        result.Error, result.FailedSlot, result.FailedPid, result.Output);
+}
