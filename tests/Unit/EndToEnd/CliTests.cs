@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Gopherpack.Tests.Manifest;
 using Gopherpack.Tests.Support;
 
@@ -9,15 +8,8 @@ public sealed class CliTests
 {
     private static async Task<(int Code, string Stdout, string Stderr)> Gopherpack(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(RepoPaths.CliDll);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cancel.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await Cli.RunAsync(args);
+        return (result.Code, result.Stdout, result.Stderr);
     }
 
     [Fact]
