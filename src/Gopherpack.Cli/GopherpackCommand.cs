@@ -64,7 +64,8 @@ public static class GopherpackCommand
             var progress = new Progress(Console.Error);
             try
             {
-                var status = await new PackStarter(Runtime(parse)).StartAsync(parse.GetValue(manifest)!, MasterHostCommand(),
+                var status = await new PackStarter(Runtime(parse)).StartAsync(parse.GetValue(manifest)!,
+                    (m, runtimeDir) => [.. MasterHostCommand(), "run", m.ManifestPath, "--runtime-dir", runtimeDir],
                     TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), (ready, total) => progress.Show($"waiting for workers: {ready}/{total} ready"));
                 progress.Done();
                 Console.WriteLine($"pack '{status.Name}' started: master pid {status.MasterPid}, {status.Workers.Count} worker(s) ready, "

@@ -15,11 +15,11 @@ public sealed class PackStarter(RuntimeDirectory runtime)
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
     private const int LogTailLines = 20;
 
-    /// <param name="masterCommand">The argv that runs the master host, before <c>run MANIFEST --runtime-dir DIR</c>.</param>
+    /// <param name="masterArgv">The argv that runs the master of this manifest in the foreground, given the runtime dir.</param>
     /// <param name="progress">Called with (ready, total) workers while waiting.</param>
     /// <exception cref="ManifestException">The manifest is invalid.</exception>
     /// <exception cref="PackStartException">It did not come up; the message says why.</exception>
-    public async Task<PackStatus> StartAsync(string manifestPath, IReadOnlyList<string> masterCommand, TimeSpan timeout,
+    public async Task<PackStatus> StartAsync(string manifestPath, Func<PackManifest, string, IReadOnlyList<string>> masterArgv, TimeSpan timeout,
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         var manifest = ManifestLoader.Load(manifestPath);
@@ -29,7 +29,7 @@ public sealed class PackStarter(RuntimeDirectory runtime)
             throw new PackStartException($"pack '{manifest.Name}' is already running (master pid {running})");
 
         var logPath = Path.Combine(runtime.Path, manifest.Name + ".log");
-        var pid = SpawnMaster(manifest, logPath, masterCommand);
+        var pid = SpawnMaster(logPath, masterArgv(manifest, runtime.Path));
         var client = new PackClient(runtime);
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -54,11 +54,10 @@ public sealed class PackStarter(RuntimeDirectory runtime)
         }
     }
 
-    private int SpawnMaster(PackManifest manifest, string logPath, IReadOnlyList<string> masterCommand)
+    private static int SpawnMaster(string logPath, IReadOnlyList<string> argv)
     {
         using var log = File.OpenHandle(logPath, FileMode.Append, FileAccess.Write);
         var logFd = (int)log.DangerousGetHandle();
-        var argv = masterCommand.Concat(["run", manifest.ManifestPath, "--runtime-dir", runtime.Path]).ToList();
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToList();
         try
         {

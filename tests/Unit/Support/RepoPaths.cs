@@ -11,7 +11,7 @@ public static class RepoPaths
     public static string ExampleDll(string name) => Built("examples/" + name, name + ".dll");
     public static string ExampleDir(string name) => Path.Combine(Root, "examples", name);
 
-    private static string Built(string project, string dll)
+    public static string Built(string project, string dll)
     {
         var path = Path.Combine(Root, project, "bin", Configuration, "net8.0", dll);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} is not built; run dotnet build on the solution first");

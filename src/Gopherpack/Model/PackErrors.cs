@@ -1,0 +1,43 @@
+using Gopherpack.Control;
+using Gopherpack.Manifest;
+
+namespace Gopherpack.Model;
+
+/// <summary>A failure as the cmdlets report it: a stable ErrorId and the name of a PowerShell ErrorCategory.</summary>
+public sealed record PackError(string ErrorId, string Category, string Message);
+
+/// <summary>Maps the core's exceptions to stable error ids, so deploy scripts can rely on them.</summary>
+public static class PackErrors
+{
+    public const string PackNotRunning = "PackNotRunning";
+    public const string PackReloadFailed = "PackReloadFailed";
+    public const string PackBusy = "PackBusy";
+    public const string ManifestInvalid = "ManifestInvalid";
+    public const string PackStartFailed = "PackStartFailed";
+    public const string PackTimeout = "PackTimeout";
+    public const string AccessDenied = "AccessDenied";
+    public const string PackScaleFailed = "PackScaleFailed";
+    public const string PackControlFailed = "PackControlFailed";
+    public const string PackFailed = "PackFailed";
+
+    public static PackError Classify(Exception exception) => exception switch
+    {
+        PackNotRunningException e => new(PackNotRunning, "ObjectNotFound", e.Message),
+        ManifestException e => new(ManifestInvalid, "InvalidData", string.Join(Environment.NewLine, e.Errors)),
+        PackStartException e => new(PackStartFailed, "InvalidResult", e.Message),
+        OperationCanceledException or TimeoutException => new(PackTimeout, "OperationTimeout", exception.Message),
+        PackControlException e => e.Code switch
+        {
+            ControlErrors.ManifestInvalid => new(ManifestInvalid, "InvalidData", WithDetails(e)),
+            ControlErrors.ReloadFailed => new(PackReloadFailed, "InvalidResult", WithDetails(e)),
+            ControlErrors.Busy => new(PackBusy, "ResourceBusy", e.Message),
+            ControlErrors.AccessDenied => new(AccessDenied, "PermissionDenied", e.Message),
+            ControlErrors.ScaleFailed => new(PackScaleFailed, "InvalidResult", e.Message),
+            _ => new(PackControlFailed, "InvalidOperation", e.Message),
+        },
+        _ => new(PackFailed, "NotSpecified", exception.Message),
+    };
+
+    private static string WithDetails(PackControlException e) =>
+        e.Details.Count == 0 ? e.Message : e.Message + Environment.NewLine + string.Join(Environment.NewLine, e.Details);
+}

@@ -1,0 +1,91 @@
+using Gopherpack.Control;
+
+namespace Gopherpack.Model;
+
+/// <summary>A running pack, as the PowerShell cmdlets write it (default view in Gopherpack.Format.ps1xml).</summary>
+public sealed class Pack
+{
+    public required string Name { get; init; }
+    public int MasterPid { get; init; }
+    public required string State { get; init; }
+    public int Generation { get; init; }
+    public int Workers { get; init; }
+    public int Ready { get; init; }
+    public required string Listeners { get; init; }
+    public required string Manifest { get; init; }
+    public string? LastReload { get; init; }
+    public required string RuntimeDirectory { get; init; }
+
+    public static Pack From(PackStatus status, string runtimeDirectory) => new()
+    {
+        Name = status.Name,
+        MasterPid = status.MasterPid,
+        State = status.State,
+        Generation = status.Generation,
+        Workers = status.Workers.Count,
+        Ready = status.Workers.Count(w => w.State == "Ready"),
+        Listeners = string.Join(", ", status.Listeners.Select(l => $"{l.Name}={l.Address}")),
+        Manifest = status.Manifest,
+        LastReload = status.LastReload is { } r ? $"{(r.Ok ? "ok" : "failed")}: generation {r.Generation}, {r.Strategy}, {r.DurationMs:0} ms{(r.Error is null ? "" : ", " + r.Error)}" : null,
+        RuntimeDirectory = runtimeDirectory,
+    };
+}
+
+/// <summary>One worker of a pack. <see cref="Pack"/> binds to Stop-Pack's -Name, so <c>Get-PackWorker | Stop-Pack</c> works.</summary>
+public sealed class PackWorker
+{
+    public required string Pack { get; init; }
+    public int Slot { get; init; }
+    public int? Pid { get; init; }
+    public int? Cpu { get; init; }
+    public int Generation { get; init; }
+    public required string State { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public TimeSpan? Uptime { get; init; }
+    public int Restarts { get; init; }
+    public string? LastExit { get; init; }
+    public double? RssMB { get; init; }
+    public TimeSpan? CpuTime { get; init; }
+    public string? Status { get; init; }
+    public required string RuntimeDirectory { get; init; }
+
+    public static IEnumerable<PackWorker> From(PackStatus status, string runtimeDirectory, DateTimeOffset now) =>
+        status.Workers.Select(w => new PackWorker
+        {
+            Pack = status.Name,
+            Slot = w.Slot,
+            Pid = w.Pid,
+            Cpu = w.Cpu,
+            Generation = w.Generation,
+            State = w.State,
+            StartedAt = w.StartedAt,
+            Uptime = w.StartedAt is { } started ? now - started : null,
+            Restarts = w.Restarts,
+            LastExit = w.LastExit,
+            RssMB = w.RssBytes is { } rss ? Math.Round(rss / 1048576.0, 1) : null,
+            CpuTime = w.CpuSeconds is { } cpu ? TimeSpan.FromSeconds(cpu) : null,
+            Status = w.Status ?? w.FailureReason,
+            RuntimeDirectory = runtimeDirectory,
+        });
+}
+
+/// <summary>The outcome of Invoke-PackReload.</summary>
+public sealed class ReloadResult
+{
+    public required string Name { get; init; }
+    public bool Succeeded { get; init; }
+    public int Generation { get; init; }
+    public required string Strategy { get; init; }
+    public TimeSpan Duration { get; init; }
+    public string? Error { get; init; }
+
+    public static ReloadResult From(string name, ReloadReport report) => new()
+    {
+        Name = name,
+        Succeeded = report.Ok,
+        Generation = report.Generation,
+        Strategy = report.Strategy,
+        Duration = TimeSpan.FromMilliseconds(report.DurationMs),
+        Error = report.Error,
+    };
+}

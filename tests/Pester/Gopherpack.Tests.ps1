@@ -1,0 +1,122 @@
+#Requires -Version 7.4
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Drives every cmdlet of the built module against real packs of the hello example.
+# Run: Invoke-Pester tests/Pester   (after: dotnet build Gopherpack.slnx)
+
+BeforeAll {
+    $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $work = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "gp-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
+    $module = Join-Path $work 'Gopherpack'
+    dotnet publish (Join-Path $root 'src/Gopherpack.PowerShell') -c Release -o $module | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw 'dotnet publish of the module failed' }
+    Import-Module (Join-Path $module 'Gopherpack.psd1') -Force
+
+    $script:rt = Join-Path $work 'rt'
+    $hello = Join-Path $root 'examples/HelloHttp/bin/Debug/net8.0/HelloHttp.dll'
+    if (-not (Test-Path $hello)) { throw "build the solution first: $hello is missing" }
+    $script:manifest = Join-Path $work 'app.yml'
+    Set-Content $manifest @"
+name: pester
+command: dotnet
+args: ["$hello"]
+workers: 2
+listeners: [{ name: http, address: "tcp://127.0.0.1:0", protocols: http1 }]
+"@
+    $script:broken = Join-Path $work 'broken.yml'
+    Set-Content $broken @"
+name: pester
+command: sh
+args: ["-c", "echo 'cannot open the database' >&2; exit 1"]
+workers: 2
+listeners: [{ name: http, address: "tcp://127.0.0.1:0", protocols: http1 }]
+"@
+    $script:invalid = Join-Path $work 'invalid.yml'
+    Set-Content $invalid "name: pester`ncomand: dotnet`n"
+}
+
+AfterAll {
+    Get-Pack -RuntimeDir $rt -ErrorAction SilentlyContinue | Stop-Pack -RuntimeDir $rt -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Module Gopherpack -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+}
+
+Describe 'The module' {
+    It 'exports exactly the documented cmdlets' {
+        (Get-Command -Module Gopherpack).Name | Sort-Object |
+            Should -Be @('Get-Pack', 'Get-PackWorker', 'Invoke-PackReload', 'Start-Pack', 'Stop-Pack', 'Test-PackManifest')
+    }
+    It 'has help for every cmdlet' {
+        foreach ($command in Get-Command -Module Gopherpack) {
+            (Get-Help $command.Name).Synopsis | Should -Not -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'Test-PackManifest' {
+    It 'accepts a valid manifest' { Test-PackManifest $manifest | Should -BeTrue }
+    It 'rejects an invalid one with file:line:col warnings' {
+        Test-PackManifest $invalid -WarningVariable warnings -WarningAction SilentlyContinue | Should -BeFalse
+        ($warnings -join "`n") | Should -Match 'invalid.yml:2:1: unknown key .comand.; did you mean .command.'
+    }
+}
+
+Describe 'A pack driven by the cmdlets' {
+    It 'Start-Pack fails with ManifestInvalid for an invalid manifest' {
+        { Start-Pack -Manifest $invalid -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'ManifestInvalid*'
+    }
+
+    It 'Start-Pack returns the pack once every worker is ready' {
+        $pack = Start-Pack -Manifest $manifest -RuntimeDir $rt
+        $pack.Name | Should -Be 'pester'
+        $pack.State | Should -Be 'Running'
+        $pack.Ready | Should -Be 2
+        $pack.PSObject.TypeNames[0] | Should -Be 'Gopherpack.Model.Pack'
+        $script:url = 'http://' + ($pack.Listeners -replace '^http=tcp://', '') + '/'
+        (Invoke-RestMethod $url).message | Should -Be 'Hello from Gopherpack'
+    }
+
+    It 'Get-Pack and Get-PackWorker list it' {
+        (Get-Pack -RuntimeDir $rt).Name | Should -Contain 'pester'
+        $workers = Get-PackWorker -Name pester -RuntimeDir $rt
+        $workers.Count | Should -Be 2
+        $workers.State | Should -Be @('Ready', 'Ready')
+        $workers | ForEach-Object { $_.Pid | Should -BeGreaterThan 0 }
+        $workers[0].PSObject.TypeNames[0] | Should -Be 'Gopherpack.Model.PackWorker'
+    }
+
+    It 'Invoke-PackReload returns a ReloadResult for a good reload' {
+        $result = Invoke-PackReload -Name pester -RuntimeDir $rt -ErrorAction Stop
+        $result.Succeeded | Should -BeTrue
+        $result.Generation | Should -Be 2
+        (Invoke-PackReload -Name pester -Strategy Rolling -RuntimeDir $rt).Generation | Should -Be 3
+        (Get-PackWorker -Name pester -RuntimeDir $rt | Where-Object State -eq Ready).Generation | Should -Be @(3, 3)
+    }
+
+    It 'a failed reload is a terminating PackReloadFailed error and the old workers keep serving' {
+        $before = (Get-PackWorker -Name pester -RuntimeDir $rt).Pid
+        { Invoke-PackReload -Name pester -Manifest $broken -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'PackReloadFailed*'
+        try { Invoke-PackReload -Name pester -Manifest $broken -RuntimeDir $rt -ErrorAction Stop } catch { $_.Exception.Message | Should -Match 'cannot open the database' }
+        (Get-PackWorker -Name pester -RuntimeDir $rt | Where-Object State -eq Ready).Pid | Sort-Object | Should -Be ($before | Sort-Object)
+        (Invoke-RestMethod $url).message | Should -Be 'Hello from Gopherpack'
+    }
+
+    It 'a pack that is not running is a PackNotRunning error' {
+        { Get-PackWorker -Name nosuchpack -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'PackNotRunning*'
+        { Invoke-PackReload -Name nosuchpack -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'PackNotRunning*'
+    }
+
+    It 'Stop-Pack -WhatIf stops nothing' {
+        Stop-Pack -Name pester -RuntimeDir $rt -WhatIf
+        (Get-Pack -Name pester -RuntimeDir $rt).State | Should -Be 'Running'
+    }
+
+    It 'Get-PackWorker | Stop-Pack stops the pack and leaves no process behind' {
+        $pids = (Get-PackWorker -Name pester -RuntimeDir $rt).Pid + (Get-Pack -Name pester -RuntimeDir $rt).MasterPid
+        $stopped = Get-PackWorker -Name pester -RuntimeDir $rt | Stop-Pack -RuntimeDir $rt -Confirm:$false -PassThru
+        @($stopped).Count | Should -Be 1
+        $stopped.State | Should -Be 'Stopped'
+        foreach ($id in $pids) { Get-Process -Id $id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
+        Get-Pack -RuntimeDir $rt | Should -BeNullOrEmpty
+        Test-Path (Join-Path $rt 'pester.sock') | Should -BeFalse
+    }
+}
