@@ -70,7 +70,9 @@ public sealed record PackStatus(
     int Generation,
     IReadOnlyList<ListenerStatus> Listeners,
     ReloadReport? LastReload,
-    IReadOnlyList<WorkerStatus> Workers);
+    IReadOnlyList<WorkerStatus> Workers,
+    long? MasterRssBytes = null,
+    long? MasterGcHeapBytes = null);
 
 public sealed record ListenerStatus(string Name, string Address, string Mode);
 

@@ -81,9 +81,18 @@ public sealed class PackClient(RuntimeDirectory runtime)
         {
             throw new PackNotRunningException(pack, Runtime.Path);
         }
-        await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlProtocol.Json) + "\n"), cancel);
-        var line = await ReadLineAsync(socket, cancel)
-            ?? throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
+        string? line;
+        try
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlProtocol.Json) + "\n"), cancel);
+            line = await ReadLineAsync(socket, cancel);
+        }
+        catch (SocketException e)
+        {
+            // The master went away between accepting and answering (it was exiting).
+            throw new PackNotRunningException(pack, Runtime.Path, $"the master closed the connection: {e.Message}");
+        }
+        if (line is null) throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
         var reply = JsonSerializer.Deserialize<ControlReply>(line, ControlProtocol.Json)
             ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
         if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);

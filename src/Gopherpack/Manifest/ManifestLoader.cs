@@ -57,11 +57,12 @@ public static partial class ManifestLoader
             {
                 stream.Load(parser);
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is not YamlException and not ManifestException and not OutOfMemoryException)
             {
-                // YamlDotNet's scanner fails this way on some malformed input (e.g. an unterminated [list).
+                // YamlDotNet fails with InvalidOperationException or ArgumentException, without a position,
+                // on some malformed input (an unterminated [list, a control character in a key).
                 throw new ManifestException([new ManifestError(file, (int)parser.LastGood.Line, (int)parser.LastGood.Column,
-                    $"YAML syntax error after this point: {e.Message} (an unclosed bracket or quote?)")]);
+                    $"YAML syntax error after this point: {e.Message} (an unclosed bracket or quote, or a control character?)")]);
             }
             if (stream.Documents.Count == 0) throw Single(file, "manifest is empty");
             if (stream.Documents.Count > 1) throw Single(file, "manifest must hold one YAML document", (int)stream.Documents[1].RootNode.Start.Line);

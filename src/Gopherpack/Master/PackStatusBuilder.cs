@@ -29,7 +29,9 @@ public static class PackStatusBuilder
             supervisor.Generation,
             listeners.Listeners.Select(l => new ListenerStatus(l.Spec.Name, l.BoundAddress, l.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared")).ToList(),
             supervisor.LastReload is { } last ? Report(last) : null,
-            workers.OrderBy(w => w.Slot).ThenBy(w => w.Generation).ToList());
+            workers.OrderBy(w => w.Slot).ThenBy(w => w.Generation).ToList(),
+            ProcStats.Read(Environment.ProcessId).RssBytes,
+            GC.GetGCMemoryInfo().HeapSizeBytes);
     }
 
     public static ReloadReport Report(ReloadResult result) => new(
