@@ -12,7 +12,7 @@ COLOURS = ["#3b6ea8", "#e07b39", "#5a9e4b", "#b8474b", "#7c5ba6"]
 
 def bar_chart(title, unit, bars, note=""):
     """bars: [(label, value, caption)]. Horizontal bars scaled to the largest value."""
-    width, left, row, top = 760, 230, 34, 50
+    width, left, row, top = 980, 200, 34, 50
     height = top + row * len(bars) + 40
     largest = max(value for _, value, _ in bars) or 1
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
@@ -20,7 +20,7 @@ def bar_chart(title, unit, bars, note=""):
            f'<text x="12" y="26" font-size="16" font-weight="bold">{escape(title)}</text>']
     for i, (label, value, caption) in enumerate(bars):
         y = top + i * row
-        length = (width - left - 170) * value / largest
+        length = (width - left - 420) * value / largest
         out.append(f'<text x="{left - 10}" y="{y + 17}" text-anchor="end">{escape(label)}</text>')
         out.append(f'<rect x="{left}" y="{y + 3}" width="{length:.1f}" height="20" fill="{COLOURS[i % len(COLOURS)]}"/>')
         out.append(f'<text x="{left + length + 8:.1f}" y="{y + 17}">{escape(caption or f"{value:,.0f} {unit}")}</text>')

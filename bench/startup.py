@@ -34,7 +34,7 @@ def status_round_trip_ms(sock_path, samples=50):
     return statistics.median(times)
 
 
-def one_run(workers, idle_seconds):
+def one_run(workers, idle_seconds, settle_seconds):
     with tempfile.TemporaryDirectory(prefix="gp-bench-") as tmp:
         manifest = os.path.join(tmp, "app.yml")
         runtime = os.path.join(tmp, "rt")
@@ -46,6 +46,7 @@ def one_run(workers, idle_seconds):
         ready_ms = (time.monotonic() - started) * 1000
         master = int(open(os.path.join(runtime, "bench.pid")).read())
         try:
+            time.sleep(settle_seconds)  # let start-up work (JIT tiering, first GCs) finish before measuring idle cost
             cpu_before = cpu_seconds(master)
             time.sleep(idle_seconds)  # idle cost needs elapsed idle time, not an event
             idle_cpu = (cpu_seconds(master) - cpu_before) / idle_seconds * 100
@@ -72,7 +73,7 @@ def main():
     build()
     results = []
     for workers in counts:
-        samples = [one_run(workers, idle) for _ in range(runs)]
+        samples = [one_run(workers, idle, 0 if args.quick else 5) for _ in range(runs)]
         results.append({
             "workers": workers, "runs": runs,
             "start_until_ready_ms_median": statistics.median(s["ready_ms"] for s in samples),
