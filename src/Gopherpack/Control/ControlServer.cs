@@ -34,7 +34,7 @@ public sealed class ControlServer : IAsyncDisposable
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _socket.Bind(new UnixDomainSocketEndPoint(path));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        _socket.Listen(128);
+        _socket.Listen(1024);
         _ = AcceptLoop();
     }
 

@@ -67,7 +67,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancel);
+            await ConnectAsync(socket, path, cancel);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.ConnectionRefused or SocketError.InvalidArgument)
         {
@@ -97,6 +97,24 @@ public sealed class PackClient(RuntimeDirectory runtime)
             ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
         if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);
         return reply;
+    }
+
+    /// <summary>A unix socket whose accept queue is full refuses at once with EAGAIN; many clients at once must wait their turn.</summary>
+    private static async Task ConnectAsync(Socket socket, string path, CancellationToken cancel)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancel);
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10, cancel);
+            }
+        }
     }
 
     private static async Task<string?> ReadLineAsync(Socket socket, CancellationToken cancel)
