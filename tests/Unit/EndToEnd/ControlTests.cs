@@ -155,24 +155,5 @@ public sealed class ControlTests
         }
     }
 
-    [Fact]
-    public async Task Start_of_a_pack_that_cannot_come_up_fails_with_the_reason_and_leaves_nothing_running()
-    {
-        using var dir = new TempDir();
-        var manifest = dir.File("app.yml", """
-            name: doomed
-            command: sh
-            args: ["-c", "echo 'no config file' >&2; exit 2"]
-            workers: 2
-            restart: { backoff: { initial: 10ms }, limit: { restarts: 1 } }
-            """);
-        var runtime = Path.Combine(dir.Path, "rt");
-        var start = await Cli.RunAsync("start", manifest, "--runtime-dir", runtime);
-        Assert.True(start.Code == 1, start.ToString());
-        Assert.Contains("the master exited (exit code 1) before the pack was ready", start.Stderr);
-        Assert.Contains("no config file", start.Stderr);
-        Assert.Equal(["doomed.log"], Directory.GetFiles(runtime).Select(Path.GetFileName));
-    }
-
     private static string SessionOf(int pid) => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[3];
 }
