@@ -22,14 +22,13 @@ public sealed class ControlDispatcher(MasterHost host)
         var path = manifestPath ?? host.Supervisor.Manifest.ManifestPath;
         if (!Path.IsPathFullyQualified(path))
             return ControlReply.Failure(ControlErrors.BadRequest, $"manifest path '{path}' must be absolute");
-        ReloadStrategy? strategy = strategyText?.ToLowerInvariant() switch
+        ReloadStrategy? strategy = null;
+        if (strategyText is not null)
         {
-            null => null,
-            "surge" => ReloadStrategy.Surge,
-            "rolling" => ReloadStrategy.Rolling,
-            _ => (ReloadStrategy?)(-1),
-        };
-        if (strategy is (ReloadStrategy)(-1)) return ControlReply.Failure(ControlErrors.BadRequest, $"strategy '{strategyText}' must be surge or rolling");
+            if (!Enum.TryParse<ReloadStrategy>(strategyText, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+                return ControlReply.Failure(ControlErrors.BadRequest, $"strategy '{strategyText}' must be surge or rolling");
+            strategy = parsed;
+        }
 
         PackManifest manifest;
         IReadOnlyList<int?> cpus;

@@ -71,11 +71,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             }));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
         var dispatcher = new ControlDispatcher(this);
-        foreach (var signal in new[] { PosixSignal.SIGHUP, (PosixSignal)SignalNames.SIGUSR2 })
+        foreach (var (signal, name) in new[] { (PosixSignal.SIGHUP, "SIGHUP"), ((PosixSignal)SignalNames.SIGUSR2, "SIGUSR2") })
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                _ = dispatcher.Reload(null, null, $"signal {SignalNames.Name((int)context.Signal < 0 ? SignalNames.SIGHUP : (int)context.Signal)}");
+                _ = dispatcher.Reload(null, null, name);
             }));
         foreach (var (signal, step) in new[] { (PosixSignal.SIGTTIN, +1), (PosixSignal.SIGTTOU, -1) })
             _signals.Add(PosixSignalRegistration.Create(signal, context =>

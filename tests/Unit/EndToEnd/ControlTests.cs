@@ -81,6 +81,11 @@ public sealed class ControlTests
         Assert.Equal(ControlErrors.UnsupportedVersion, version.Code);
         var scale = await Assert.ThrowsAsync<PackControlException>(() => client.SendAsync("ctl", new ControlRequest { Command = "scale", Workers = 0 }));
         Assert.Equal(ControlErrors.BadRequest, scale.Code);
+        var strategy = await Assert.ThrowsAsync<PackControlException>(() => client.SendAsync("ctl", new ControlRequest { Command = "reload", Strategy = "sideways" }));
+        Assert.Equal(ControlErrors.BadRequest, strategy.Code);
+        Assert.Contains("must be surge or rolling", strategy.Message);
+        var relative = await Assert.ThrowsAsync<PackControlException>(() => client.SendAsync("ctl", new ControlRequest { Command = "reload", Manifest = "app.yml" }));
+        Assert.Contains("must be absolute", relative.Message);
 
         using var raw = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         await raw.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(pack.RuntimeDir, "ctl.sock")));
