@@ -41,7 +41,11 @@ public sealed class PackStarter(RuntimeDirectory runtime)
                 var status = await client.StatusAsync(manifest.Name, cancel);
                 var ready = status.Workers.Count(w => w.State == "Ready");
                 progress?.Invoke(ready, status.Workers.Count);
-                if (status.State == "Running") return status;
+                if (status.State == "Running")
+                {
+                    Processes.ReapWhenExited(pid);
+                    return status;
+                }
             }
             catch (PackNotRunningException) { }
             if (DateTime.UtcNow > deadline)

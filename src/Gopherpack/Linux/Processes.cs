@@ -29,5 +29,19 @@ public static class Processes
         }
     }
 
+    /// <summary>
+    /// Reaps a child whenever it exits, from a background thread, so a long-lived parent (a pwsh
+    /// session that ran Start-Pack) never keeps it as a zombie. If the parent exits first, init adopts it.
+    /// </summary>
+    public static void ReapWhenExited(int pid)
+    {
+        var thread = new Thread(() =>
+        {
+            while (Libc.waitpid(pid, out _, 0) < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR) { }
+        })
+        { IsBackground = true, Name = $"gopherpack-reap-{pid}" };
+        thread.Start();
+    }
+
     public static bool IsAlive(int pid) => Libc.kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != Libc.ESRCH;
 }
