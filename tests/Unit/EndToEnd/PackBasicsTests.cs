@@ -173,6 +173,7 @@ public sealed class PackBasicsTests
             workers: 1
             listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
             stop: { timeout: 1s }
+            logs: { workers: prefix }
             """);
         var worker = pack.SlotPids[0];
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -180,6 +181,7 @@ public sealed class PackBasicsTests
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
         Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(0.9), $"stopped after {stopwatch.Elapsed}, before the 1s stop.timeout");
         Assert.Contains("stop-timeout", pack.Log);
+        Assert.Contains($"[stubborn/0 {worker}] test worker: ignoring SIGTERM", pack.Log);
         Assert.Contains("killed by SIGKILL", pack.Log);
         Assert.False(Native.IsAlive(worker));
     }
