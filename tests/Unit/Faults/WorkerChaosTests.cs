@@ -71,11 +71,13 @@ public sealed class WorkerChaosTests(ITestOutputHelper output)
         await hung.WaitForLine(l => l.Contains(" ready: ") && !l.Contains($"pid={first} "), TimeSpan.FromSeconds(15), "a replacement");
         Assert.False(Native.IsAlive(first));
 
+        // The worker library pings on its own (WATCHDOG_USEC): HelloHttp has no watchdog code.
         await using var alive = await PackProcess.StartAsync("""
             name: alive
             command: dotnet
-            args: ["{worker}", "--watchdog"]
+            args: ["{HelloHttp}"]
             workers: 1
+            listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
             watchdog: { timeout: 1s }
             """);
         var pid = alive.SlotPids[0];
