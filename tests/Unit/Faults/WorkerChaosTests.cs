@@ -48,7 +48,7 @@ public sealed class WorkerChaosTests(ITestOutputHelper output)
             await Eventually.True(() => load.Ok > okBefore + 100, TimeSpan.FromSeconds(20), "the recovered pack to serve");
             await load.DisposeAsync();
             output.WriteLine($"{kills} worker kills in {Soak.ChaosDuration.TotalSeconds:0}s: {load.Ok} requests ok, {load.Failed} failed (bound: {kills * clients}); {load.Errors}");
-            Assert.True(kills >= Soak.ChaosDuration.TotalSeconds, $"only {kills} kills happened");
+            Assert.True(kills >= Soak.ChaosDuration.TotalSeconds / 2, $"only {kills} kills happened");
             Assert.True(load.Failed <= kills * clients, $"{load.Failed} requests failed for {kills} kills of workers with at most {clients} requests in flight");
         }
         Assert.All(pack.AllWorkerPids.Where(Native.IsZombie), pid => Assert.Fail($"zombie {pid}"));
