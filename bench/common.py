@@ -9,6 +9,12 @@ def example_dll(name):
     return os.path.join(ROOT, f"examples/{name}/bin/Release/net8.0/{name}.dll")
 
 
+def hello_manifest(name, port, mode, workers):
+    """A manifest for a pack of the HelloHttp example (Release build) on 127.0.0.1:PORT."""
+    return (f"name: {name}\ncommand: dotnet\nargs: [\"{example_dll('HelloHttp')}\"]\nworkers: {workers}\n"
+            f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{port}', protocols: http1, mode: {mode} }}]\n")
+
+
 def build():
     subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "Gopherpack.slnx")],
                    check=True, stdout=subprocess.DEVNULL)

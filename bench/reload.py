@@ -6,7 +6,7 @@ p50/max. Writes results/reload.json and prints a summary.
 usage: bench/reload.py [--quick] [--reloads N] [--mode shared|reuseport]
 """
 import argparse, os, statistics, subprocess, sys, threading, time
-from common import CLI, Pack, build, example_dll, free_port, wait_http, write_result, wrk
+from common import hello_manifest, CLI, Pack, build, free_port, wait_http, write_result, wrk
 
 
 def reload_many(pack, strategy, count):
@@ -24,8 +24,7 @@ def reload_many(pack, strategy, count):
 
 def run_case(mode, strategy, reloads, connections):
     port = free_port()
-    manifest = (f"name: bench-reload\ncommand: dotnet\nargs: [\"{example_dll('HelloHttp')}\"]\nworkers: 2\n"
-                f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{port}', protocols: http1, mode: {mode} }}]\n")
+    manifest = hello_manifest("bench-reload", port, mode, 2)
     with Pack(manifest) as pack:
         wait_http(port)
         outcome = {}

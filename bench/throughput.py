@@ -6,7 +6,7 @@ and prints a summary with each pack as a ratio to the app alone.
 usage: bench/throughput.py [--quick] [--seconds N] [--connections N]
 """
 import argparse, os, subprocess, sys
-from common import Pack, build, example_dll, free_port, stop, wait_http, write_result, wrk
+from common import hello_manifest, Pack, build, example_dll, free_port, stop, wait_http, write_result, wrk
 
 
 def measure_alone(seconds, connections, wrk_cpus):
@@ -23,8 +23,7 @@ def measure_alone(seconds, connections, wrk_cpus):
 
 def measure_pack(mode, workers, seconds, connections, wrk_cpus):
     port = free_port()
-    manifest = (f"name: bench-{mode}\ncommand: dotnet\nargs: [\"{example_dll('HelloHttp')}\"]\nworkers: {workers}\n"
-                f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{port}', protocols: http1, mode: {mode} }}]\n")
+    manifest = hello_manifest(f"bench-{mode}", port, mode, workers)
     with Pack(manifest):
         wait_http(port)
         wrk(f"http://127.0.0.1:{port}/", 2, connections, cpus=wrk_cpus)
