@@ -2,11 +2,11 @@
 import json, os, re, signal, socket, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = os.path.join(ROOT, "src/Gopherpack.Cli/bin/Release/net8.0/gopherpack.dll")
+CLI = os.path.join(ROOT, "src/Gopherpack.Cli/bin/Release/net10.0/gopherpack.dll")
 
 
 def example_dll(name):
-    return os.path.join(ROOT, f"examples/{name}/bin/Release/net8.0/{name}.dll")
+    return os.path.join(ROOT, f"examples/{name}/bin/Release/net10.0/{name}.dll")
 
 
 def hello_manifest(name, port, mode, workers):

@@ -8,7 +8,7 @@ usage: bench/startup.py [--quick] [--workers 1,2,8,32] [--runs N]
 import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 from common import CLI, ROOT, build, write_result
 
-WORKER = os.path.join(ROOT, "tests/TestWorker/bin/Release/net8.0/TestWorker.dll")
+WORKER = os.path.join(ROOT, "tests/TestWorker/bin/Release/net10.0/TestWorker.dll")
 
 
 def proc_status(pid, field):

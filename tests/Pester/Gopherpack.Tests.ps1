@@ -12,7 +12,7 @@ BeforeAll {
     Import-Module (Join-Path $module 'Gopherpack.psd1') -Force
 
     $script:rt = Join-Path $work 'rt'
-    $hello = Join-Path $root 'examples/HelloHttp/bin/Debug/net8.0/HelloHttp.dll'
+    $hello = Join-Path $root 'examples/HelloHttp/bin/Debug/net10.0/HelloHttp.dll'
     if (-not (Test-Path $hello)) { throw "build the solution first: $hello is missing" }
     $script:manifest = Join-Path $work 'app.yml'
     Set-Content $manifest @"

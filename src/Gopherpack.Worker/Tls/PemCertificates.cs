@@ -9,6 +9,6 @@ public static class PemCertificates
     {
         using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
         // Re-imported so the key is usable by SslStream on every platform, not only an ephemeral handle.
-        return new X509Certificate2(pem.Export(X509ContentType.Pkcs12));
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
     }
 }

@@ -13,7 +13,7 @@ public static class RepoPaths
 
     public static string Built(string project, string dll)
     {
-        var path = Path.Combine(Root, project, "bin", Configuration, "net8.0", dll);
+        var path = Path.Combine(Root, project, "bin", Configuration, "net10.0", dll);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} is not built; run dotnet build on the solution first");
         return path;
     }
