@@ -88,11 +88,16 @@ public static class GopherpackCommand
         return command;
     }
 
-    /// <summary>How to run this same program's <c>run</c> verb: the apphost, or dotnet with this assembly.</summary>
+    /// <summary>
+    /// How to run this same program's <c>run</c> verb: the native executable or apphost itself, or dotnet with
+    /// gopherpack.dll (Assembly.Location is empty in a native build, so the dll is found next to the program).
+    /// </summary>
     private static IReadOnlyList<string> MasterHostCommand()
     {
         var process = Environment.ProcessPath!;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, typeof(GopherpackCommand).Assembly.Location] : [process];
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? [process, Path.Combine(AppContext.BaseDirectory, typeof(GopherpackCommand).Assembly.GetName().Name + ".dll")]
+            : [process];
     }
 
     private static Command StopCommand()

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Gopherpack.Control;
 
 namespace Gopherpack.Cli;
@@ -7,8 +8,7 @@ namespace Gopherpack.Cli;
 /// <summary>How <c>gopherpack ps</c> shows packs: a table for people, JSON for scripts.</summary>
 public static class PsView
 {
-    public static string Json(IReadOnlyList<PackStatus> packs) =>
-        JsonSerializer.Serialize(packs, new JsonSerializerOptions(ControlProtocol.Json) { WriteIndented = true }) + Environment.NewLine;
+    public static string Json(IReadOnlyList<PackStatus> packs) => JsonSerializer.Serialize(packs, PsJson.Default.IReadOnlyListPackStatus) + Environment.NewLine;
 
     public static string Table(IReadOnlyList<PackStatus> packs)
     {
@@ -35,3 +35,8 @@ public static class PsView
     private static string Uptime(TimeSpan span) =>
         span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{span.TotalSeconds:0}s";
 }
+
+/// <summary>The control protocol's JSON, indented for <c>ps --json</c>.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSerializable(typeof(IReadOnlyList<PackStatus>))]
+internal sealed partial class PsJson : JsonSerializerContext;

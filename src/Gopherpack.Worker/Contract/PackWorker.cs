@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Gopherpack.Worker;
 
@@ -73,16 +74,15 @@ public sealed class PackWorker
         };
     }
 
-    private sealed record TlsSettings(string Certificate, string Key);
-    private sealed record ListenerSettings(string Name, string? Protocols, int? MaxConnections, TlsSettings? Tls, string? Address);
+    internal sealed record TlsSettings(string Certificate, string Key);
+    internal sealed record ListenerSettings(string Name, string? Protocols, int? MaxConnections, TlsSettings? Tls, string? Address);
 
     private static Dictionary<string, ListenerSettings> ParseSettings(string? json)
     {
         if (string.IsNullOrEmpty(json)) return [];
         try
         {
-            var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true };
-            return (JsonSerializer.Deserialize<List<ListenerSettings>>(json, options) ?? []).ToDictionary(s => s.Name);
+            return (JsonSerializer.Deserialize(json, ListenerSettingsJson.Default.ListListenerSettings) ?? []).ToDictionary(s => s.Name);
         }
         catch (JsonException)
         {
@@ -90,3 +90,8 @@ public sealed class PackWorker
         }
     }
 }
+
+/// <summary>Reads <c>GOPHERPACK_LISTENERS</c> without reflection, so a worker published with NativeAOT can use it.</summary>
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true)]
+[JsonSerializable(typeof(List<PackWorker.ListenerSettings>))]
+internal sealed partial class ListenerSettingsJson : JsonSerializerContext;

@@ -10,12 +10,17 @@ public static class ControlProtocol
     /// <summary>A request line longer than this is refused and the connection closed.</summary>
     public const int MaxLineBytes = 64 * 1024;
 
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
 }
+
+/// <summary>
+/// The control protocol's JSON (camelCase, nulls left out), generated at compile time so the native
+/// (NativeAOT) master and CLI need no reflection.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ControlRequest))]
+[JsonSerializable(typeof(ControlReply))]
+[JsonSerializable(typeof(IReadOnlyList<PackStatus>))]
+public sealed partial class ControlJson : JsonSerializerContext;
 
 public static class ControlCommands
 {

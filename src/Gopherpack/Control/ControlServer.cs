@@ -89,7 +89,7 @@ public sealed class ControlServer : IAsyncDisposable
         ControlRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<ControlRequest>(line, ControlProtocol.Json);
+            request = JsonSerializer.Deserialize(line, ControlJson.Default.ControlRequest);
         }
         catch (JsonException e)
         {
@@ -103,7 +103,7 @@ public sealed class ControlServer : IAsyncDisposable
 
     private static async Task Send(Socket client, ControlReply reply)
     {
-        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(reply, ControlProtocol.Json) + "\n");
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(reply, ControlJson.Default.ControlReply) + "\n");
         await client.SendAsync(bytes);
     }
 

@@ -84,7 +84,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
         string? line;
         try
         {
-            await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlProtocol.Json) + "\n"), cancel);
+            await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlJson.Default.ControlRequest) + "\n"), cancel);
             line = await ReadLineAsync(socket, cancel);
         }
         catch (SocketException e)
@@ -93,7 +93,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
             throw new PackNotRunningException(pack, Runtime.Path, $"the master closed the connection: {e.Message}");
         }
         if (line is null) throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
-        var reply = JsonSerializer.Deserialize<ControlReply>(line, ControlProtocol.Json)
+        var reply = JsonSerializer.Deserialize(line, ControlJson.Default.ControlReply)
             ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
         if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);
         return reply;

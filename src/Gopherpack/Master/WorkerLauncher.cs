@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Text.Json;
 using Gopherpack.Linux;
 using Gopherpack.Manifest;
 
@@ -75,13 +74,6 @@ public sealed class WorkerLauncher
             Cpu: launch.Cpu);
     }
 
-    private string ListenersJson() => JsonSerializer.Serialize(_listeners.Listeners.Select((l, i) => new Dictionary<string, object?>
-    {
-        ["name"] = l.Spec.Name,
-        ["fd"] = WorkerContract.FirstListenFd + i,
-        ["address"] = l.BoundAddress,
-        ["protocols"] = JsonNamingPolicy.CamelCase.ConvertName(l.Spec.Protocols.ToString()),
-        ["maxConnections"] = l.Spec.MaxConnections,
-        ["tls"] = l.Spec.Tls is { } tls ? new Dictionary<string, string> { ["certificate"] = tls.Certificate, ["key"] = tls.Key } : null,
-    }));
+    private string ListenersJson() =>
+        ListenerSettings.Json(_listeners.Listeners.Select((l, i) => ListenerSettings.From(l.Spec, WorkerContract.FirstListenFd + i, l.BoundAddress)));
 }

@@ -135,6 +135,7 @@ public sealed class ControlTests
             master = int.Parse(File.ReadAllText(Path.Combine(runtime, "ctl.pid")));
             Assert.True(Native.IsAlive(master.Value), "the master did not outlive 'gopherpack start'");
             Assert.NotEqual(SessionOf(Environment.ProcessId), SessionOf(master.Value));
+            AssertRunsTheSameBuildAsTheCommand(master.Value);
             workers = (await new PackClient(new RuntimeDirectory(runtime)).StatusAsync("ctl")).Workers.Select(w => w.Pid!.Value).ToList();
             Assert.Equal(2, workers.Count);
             Assert.True(File.Exists(Path.Combine(runtime, "ctl.log")));
@@ -158,6 +159,21 @@ public sealed class ControlTests
         {
             foreach (var pid in workers.Append(master ?? 0).Where(p => p > 0 && Native.IsAlive(p))) Native.kill(pid, Native.SIGKILL);
         }
+    }
+
+    /// <summary>The native gopherpack starts the native master; dotnet gopherpack.dll starts dotnet gopherpack.dll.</summary>
+    private static void AssertRunsTheSameBuildAsTheCommand(int master)
+    {
+        var executable = new FileInfo($"/proc/{master}/exe").LinkTarget;
+        var argv = File.ReadAllText($"/proc/{master}/cmdline").Split('\0');
+        if (RepoPaths.NativeCli is { } native)
+            Assert.Equal(native, executable);
+        else
+        {
+            Assert.Equal("dotnet", Path.GetFileName(executable));
+            Assert.Equal(RepoPaths.CliDll, argv[1]);
+        }
+        Assert.Equal("run", argv[RepoPaths.CliCommand.Count]);
     }
 
     private static string SessionOf(int pid) => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[3];

@@ -24,7 +24,7 @@ public sealed class LostOutputTests
             """);
         var runtime = Path.Combine(dir.Path, "rt");
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-c", "dotnet \"$0\" run \"$1\" --runtime-dir \"$2\" 2>&1 | head -3", RepoPaths.CliDll, manifest, runtime })
+        foreach (var arg in new[] { "-c", "\"$@\" 2>&1 | head -3", "sh" }.Concat(RepoPaths.CliCommand).Concat(["run", manifest, "--runtime-dir", runtime]))
             start.ArgumentList.Add(arg);
         using var shell = Process.Start(start)!;
         var client = new PackClient(new RuntimeDirectory(runtime));

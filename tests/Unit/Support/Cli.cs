@@ -14,8 +14,9 @@ public static class Cli
 
     public static async Task<Result> RunWithAsync(IDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.ArgumentList.Add(RepoPaths.CliDll);
+        var command = RepoPaths.CliCommand;
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;

@@ -27,14 +27,15 @@ public sealed partial class PackProcess : IAsyncDisposable
         _dir = dir;
         _ownsDir = ownsDir;
         RuntimeDir = Path.Combine(dir.Path, "rt");
-        var start = new ProcessStartInfo("dotnet")
+        var command = RepoPaths.CliCommand;
+        var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { RepoPaths.CliDll, "run", manifestPath, "--runtime-dir", RuntimeDir }) start.ArgumentList.Add(arg);
+        foreach (var arg in command.Skip(1).Concat(["run", manifestPath, "--runtime-dir", RuntimeDir])) start.ArgumentList.Add(arg);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         _master = Process.Start(start)!;
         _master.OutputDataReceived += (_, e) => OnLine(e.Data);
