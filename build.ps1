@@ -4,8 +4,9 @@
     Builds Gopherpack, assembles the PowerShell module, runs the tests, or runs the demo.
 .DESCRIPTION
     Build   dotnet build of the whole solution.
-    Module  assembles the module folder out/Gopherpack (the same as: dotnet publish src/Gopherpack.PowerShell -c Release -o out/Gopherpack).
-    Test    the xunit suite (dotnet test), then the Pester suite in tests/Pester.
+    Module  assembles the module folder out/Gopherpack: cmdlets, generated help and the gopherpack master
+            (the same as: dotnet publish src/Gopherpack.PowerShell -c Release -o out/Gopherpack).
+    Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester.
     Demo    starts a pack of the hello example with the module, lists it, reloads it, stops it.
 .EXAMPLE
     ./build.ps1 -Task Module

@@ -5,26 +5,46 @@ using Gopherpack.Runtime;
 
 namespace Gopherpack.PowerShell.Cmdlets;
 
-/// <summary>What every Gopherpack cmdlet shares: -RuntimeDir, the client, and failures as ErrorRecords with stable ErrorIds.</summary>
-public abstract class PackCmdlet : PSCmdlet
+/// <summary>
+/// What every Gopherpack cmdlet shares: core work pumped on the pipeline thread, PowerShell paths, and
+/// failures as ErrorRecords with stable ErrorIds.
+/// </summary>
+public abstract class GopherpackCmdlet : PSCmdlet
 {
     private readonly CancellationTokenSource _stopping = new();
-
-    [Parameter(HelpMessage = "Folder of the packs' pid files and control sockets (default: $env:GOPHERPACK_RUNTIME_DIR, $env:XDG_RUNTIME_DIR/gopherpack, /run/gopherpack for root, /tmp/gopherpack-UID).")]
-    public string? RuntimeDir { get; set; }
-
-    protected RuntimeDirectory Runtime => RuntimeDirectory.Resolve(RuntimeDir is null ? null : GetUnresolvedProviderPathFromPSPath(RuntimeDir));
-    protected PackClient Client => new(Runtime);
+    private PipelinePump? _pump;
 
     protected string FullPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-    /// <summary>Runs core work to completion; Ctrl+C (StopProcessing) cancels it; an optional timeout becomes PackTimeout.</summary>
-    protected T Run<T>(Func<CancellationToken, Task<T>> work, int? timeoutSec = null)
+    /// <summary>
+    /// Runs core work to completion while this (the pipeline) thread runs what the work hands to <see cref="Later"/>.
+    /// Ctrl+C (StopProcessing) cancels the work and stops the pipeline; past <paramref name="timeout"/> it is a TimeoutException.
+    /// </summary>
+    protected T Run<T>(Func<CancellationToken, Task<T>> work, TimeSpan? timeout = null, string? timeoutMessage = null)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        if (timeoutSec is > 0) cancel.CancelAfter(TimeSpan.FromSeconds(timeoutSec.Value));
-        return work(cancel.Token).GetAwaiter().GetResult();
+        if (timeout is { } limit) cancel.CancelAfter(limit);
+        var pump = _pump = new PipelinePump();
+        try
+        {
+            return pump.Run(Task.Run(() => work(cancel.Token)));
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (OperationCanceledException e) when (timeout is not null)
+        {
+            throw new TimeoutException(timeoutMessage ?? $"the operation did not finish within {timeout.Value.TotalSeconds:0.#} s", e);
+        }
+        finally
+        {
+            _pump = null;
+        }
     }
+
+    /// <summary>From the work of <see cref="Run{T}"/>: runs <paramref name="write"/> on the pipeline thread, the only one allowed to write.</summary>
+    protected void Later(Action write) => _pump?.Post(write);
 
     protected ErrorRecord ErrorFor(Exception exception, object? target)
     {
@@ -35,7 +55,19 @@ public abstract class PackCmdlet : PSCmdlet
 
     protected override void StopProcessing() => _stopping.Cancel();
 
-    internal PackClient CoreClient => Client;
     internal T RunCore<T>(Func<CancellationToken, Task<T>> work) => Run(work);
     internal ErrorRecord Error(Exception exception, object? target) => ErrorFor(exception, target);
+    internal void Verbose(string text) => WriteVerbose(text);
+}
+
+/// <summary>A cmdlet that talks to packs: -RuntimeDir and the client.</summary>
+public abstract class PackCmdlet : GopherpackCmdlet
+{
+    [Parameter(HelpMessage = "Folder of the packs' pid files and control sockets (default: $env:GOPHERPACK_RUNTIME_DIR, $env:XDG_RUNTIME_DIR/gopherpack, /run/gopherpack for root, /tmp/gopherpack-UID).")]
+    public string? RuntimeDir { get; set; }
+
+    protected RuntimeDirectory Runtime => RuntimeDirectory.Resolve(RuntimeDir is null ? null : FullPath(RuntimeDir));
+    protected PackClient Client => new(Runtime);
+
+    internal PackClient CoreClient => Client;
 }

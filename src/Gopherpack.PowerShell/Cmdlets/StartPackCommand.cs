@@ -1,25 +1,31 @@
 using System.Management.Automation;
 using Gopherpack.Control;
-using Gopherpack.Logging;
 using Gopherpack.Manifest;
-using Gopherpack.Master;
 
 namespace Gopherpack.PowerShell.Cmdlets;
 
 /// <summary>
-/// Start-Pack: starts a pack's master detached and returns a Pack once every worker is ready; with
-/// -Wait runs the master in this process until it is stopped. The detached master is a new pwsh
-/// running Start-Pack -Wait, so no dotnet executable is needed.
+/// Start-Pack: starts the pack's master detached (the module folder's native gopherpack, so any PowerShell host
+/// works and no dotnet is needed) and returns a Pack once every worker is ready; with -Wait runs the master in
+/// this process until it is stopped.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Pack")]
 [OutputType(typeof(Model.Pack))]
+[CmdletHelp("Starts a pack and returns it once every worker is ready.",
+    "Starts the pack's master detached, in its own session: the gopherpack executable shipped in the module folder, running 'gopherpack run MANIFEST --runtime-dir DIR', so it works from any PowerShell host and needs no dotnet on PATH. The master logs to RUNTIME-DIR/NAME.log. Start-Pack writes progress while workers come up and returns a Pack object once every worker has reported ready. If the pack is not ready within -TimeoutSec it is stopped again and the cmdlet fails with PackStartFailed, with the log's last lines; so does a pack that is already running. An invalid manifest fails with ManifestInvalid. Ctrl+C stops the half-started pack. With -Wait the master runs in the current process until it is stopped (Stop-Pack from any process, SIGTERM, SIGINT, SIGQUIT, or Ctrl+C), for systemd units and containers; it logs to stderr, and a master that fails is a PackFailed error.")]
+[HelpExample("Start-Pack -Manifest ./app.yml", "Starts the pack and returns it once every worker is ready.")]
+[HelpExample("$pack = Start-Pack ./app.yml -TimeoutSec 30 -RuntimeDir /srv/run", "Gives the workers 30 seconds, with the pid file and control socket in /srv/run.")]
+[HelpExample("pwsh -NoProfile -Command 'Import-Module Gopherpack; Start-Pack -Manifest /srv/api/app.yml -Wait'", "Runs the master in the foreground, as a systemd unit's ExecStart would.")]
 public sealed class StartPackCommand : PackCmdlet
 {
+    /// <summary>The master executable shipped in the module folder (dotnet publish src/Gopherpack.PowerShell puts it there).</summary>
+    public const string MasterExecutable = "gopherpack";
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, HelpMessage = "The pack's YAML manifest.")]
     [Alias("Path", "FullName")]
     public string Manifest { get; set; } = "";
 
-    [Parameter(HelpMessage = "Seconds to wait for every worker to be ready; then the pack is stopped again. Default 120.")]
+    [Parameter(HelpMessage = "Seconds to wait for every worker to be ready; then the pack is stopped again. Default 120. Not used with -Wait.")]
     [ValidateRange(1, 86400)]
     public int TimeoutSec { get; set; } = 120;
 
@@ -34,7 +40,7 @@ public sealed class StartPackCommand : PackCmdlet
             if (Wait) RunInProcess(path);
             else WriteObject(StartDetached(path));
         }
-        catch (Exception e) when (e is ManifestException or PackStartException or OperationCanceledException)
+        catch (Exception e) when (e is ManifestException or PackStartException)
         {
             ThrowTerminatingError(ErrorFor(e, path));
         }
@@ -42,23 +48,35 @@ public sealed class StartPackCommand : PackCmdlet
 
     private Model.Pack StartDetached(string path)
     {
-        var module = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(typeof(StartPackCommand).Assembly.Location)!, "Gopherpack.psd1");
-        var pwsh = Environment.ProcessPath!;
-        var status = Run(cancel => new PackStarter(Runtime).StartAsync(path, (manifest, runtimeDir) =>
-            [pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-Command",
-             $"Import-Module {Quote(module)}; Start-Pack -Manifest {Quote(manifest.ManifestPath)} -RuntimeDir {Quote(runtimeDir)} -Wait"],
-            TimeSpan.FromSeconds(TimeoutSec), (ready, total) => WriteProgress(new ProgressRecord(1, "Start-Pack", $"{ready}/{total} workers ready")), cancel));
-        return Model.Pack.From(status, Runtime.Path);
+        var master = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(typeof(StartPackCommand).Assembly.Location)!, MasterExecutable);
+        if (!File.Exists(master))
+            throw new PackStartException($"the module folder has no {MasterExecutable} master ({master}); assemble the module with: dotnet publish src/Gopherpack.PowerShell -c Release -o DIR");
+        var runtime = Runtime;
+        WriteVerbose($"starting the master {master} for {path}, runtime dir {runtime.Path}");
+        var status = Run(cancel => new PackStarter(runtime).StartAsync(path, (manifest, runtimeDir) => [master, "run", manifest.ManifestPath, "--runtime-dir", runtimeDir],
+            TimeSpan.FromSeconds(TimeoutSec), (ready, total) => Later(() => WriteProgress(Progress(ready, total))), cancel));
+        WriteProgress(new ProgressRecord(ProgressId, ProgressActivity, "ready") { RecordType = ProgressRecordType.Completed });
+        WriteVerbose($"pack '{status.Name}' is running: master pid {status.MasterPid}, {status.Workers.Count} worker(s) ready; log {System.IO.Path.Combine(runtime.Path, status.Name + ".log")}");
+        return Model.Pack.From(status, runtime.Path);
     }
+
+    private const int ProgressId = 1;
+    private const string ProgressActivity = "Start-Pack";
+
+    private static ProgressRecord Progress(int ready, int total) =>
+        new(ProgressId, ProgressActivity, $"{ready}/{total} workers ready") { PercentComplete = total == 0 ? 0 : ready * 100 / total };
 
     private void RunInProcess(string path)
     {
         var manifest = ManifestLoader.Load(path);
-        var code = MasterRunner.RunAsync(manifest, Runtime, new TextMasterLog(Console.Error, manifest.Name)).GetAwaiter().GetResult();
+        var runtime = Runtime;
+        WriteVerbose($"running the master of pack '{manifest.Name}' in this process (pid {Environment.ProcessId}), runtime dir {runtime.Path}; it logs to stderr");
+        var log = new InProcessMasterLog(Console.Error, manifest.Name);
+        var code = Run(cancel => InProcessMaster.RunAsync(manifest, runtime, log, cancel));
+        if (Stopping) throw new PipelineStoppedException();
+        WriteVerbose($"the master of pack '{manifest.Name}' exited with code {code}");
         if (code != 0)
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"the master of pack '{manifest.Name}' exited with code {code}"),
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"the master of pack '{manifest.Name}' exited with code {code}{log.LastError}"),
                 Model.PackErrors.PackFailed, ErrorCategory.InvalidResult, manifest.Name));
     }
-
-    private static string Quote(string text) => "'" + text.Replace("'", "''") + "'";
 }

@@ -49,8 +49,11 @@ public sealed class PackClient(RuntimeDirectory runtime)
     {
         var masterPid = Runtime.RunningMaster(pack);
         await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop }, cancel);
-        while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && !IsZombie(pid))
-            await Task.Delay(20, cancel);
+        // A master running in this very process (Start-Pack -Wait in another runspace) is done when it has let go of its pid file.
+        if (masterPid == Environment.ProcessId)
+            while (Runtime.RunningMaster(pack) == masterPid) await Task.Delay(20, cancel);
+        else
+            while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && !IsZombie(pid)) await Task.Delay(20, cancel);
     }
 
     private static bool IsZombie(int pid)

@@ -30,6 +30,24 @@ public sealed class PackStarter(RuntimeDirectory runtime)
 
         var logPath = Path.Combine(runtime.Path, manifest.Name + ".log");
         var pid = SpawnMaster(logPath, masterArgv(manifest, runtime.Path));
+        try
+        {
+            var status = await WaitUntilRunning(manifest.Name, pid, logPath, timeout, progress, cancel);
+            Processes.ReapWhenExited(pid);
+            return status;
+        }
+        catch (Exception e) when (e is not PackStartException)
+        {
+            // Cancelled (Ctrl+C) or the caller's progress callback failed: nothing is left half started,
+            // and the master, our child, is reaped whenever it has stopped.
+            Processes.Signal(pid, SignalNames.SIGTERM);
+            Processes.ReapWhenExited(pid);
+            throw;
+        }
+    }
+
+    private async Task<PackStatus> WaitUntilRunning(string name, int pid, string logPath, TimeSpan timeout, Action<int, int>? progress, CancellationToken cancel)
+    {
         var client = new PackClient(runtime);
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -38,14 +56,9 @@ public sealed class PackStarter(RuntimeDirectory runtime)
                 throw new PackStartException($"the master exited ({exit}) before the pack was ready; last lines of {logPath}:{Environment.NewLine}{Tail(logPath)}");
             try
             {
-                var status = await client.StatusAsync(manifest.Name, cancel);
-                var ready = status.Workers.Count(w => w.State == "Ready");
-                progress?.Invoke(ready, status.Workers.Count);
-                if (status.State == "Running")
-                {
-                    Processes.ReapWhenExited(pid);
-                    return status;
-                }
+                var status = await client.StatusAsync(name, cancel);
+                progress?.Invoke(status.Workers.Count(w => w.State == "Ready"), status.Workers.Count);
+                if (status.State == "Running") return status;
             }
             catch (PackNotRunningException) { }
             if (DateTime.UtcNow > deadline)
@@ -58,6 +71,10 @@ public sealed class PackStarter(RuntimeDirectory runtime)
         }
     }
 
+    /// <summary>
+    /// Spawned from this thread: the master lives in its own session and has no death signal tied to a
+    /// spawner thread, so no thread is left behind per start (a long pwsh session starts many packs).
+    /// </summary>
     private static int SpawnMaster(string logPath, IReadOnlyList<string> argv)
     {
         using var log = File.OpenHandle(logPath, FileMode.Append, FileAccess.Write);
@@ -65,7 +82,7 @@ public sealed class PackStarter(RuntimeDirectory runtime)
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToList();
         try
         {
-            return new PosixSpawner().Spawn(new SpawnRequest(argv[0], argv, environment, Environment.CurrentDirectory, logFd, logFd, [], null, NewSession: true));
+            return PosixSpawner.SpawnDetached(new SpawnRequest(argv[0], argv, environment, Environment.CurrentDirectory, logFd, logFd, [], null, NewSession: true));
         }
         catch (SpawnException e)
         {

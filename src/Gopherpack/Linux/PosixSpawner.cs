@@ -21,9 +21,10 @@ public sealed record SpawnRequest(
 /// <summary>
 /// Starts processes with posix_spawn from one long-lived thread. The thread pins itself to the
 /// worker's CPU just before spawning (the child inherits the mask) and restores its mask after.
-/// It must outlive every child: PR_SET_PDEATHSIG fires when the parent thread exits.
+/// It must outlive every child: PR_SET_PDEATHSIG fires when the parent thread exits. Dispose ends the thread
+/// (once every child is gone), so a process that hosts many masters in turn keeps no thread per master.
 /// </summary>
-public sealed unsafe class PosixSpawner
+public sealed unsafe class PosixSpawner : IDisposable
 {
     private readonly BlockingCollection<(SpawnRequest Request, TaskCompletionSource<int> Result)> _queue = new();
     private IReadOnlyList<int> _homeCpus = [];
@@ -44,6 +45,19 @@ public sealed unsafe class PosixSpawner
         _queue.Add((request, result));
         return result.Task.GetAwaiter().GetResult();
     }
+
+    /// <summary>
+    /// Spawns from the calling thread, with no spawner thread behind it: for a process that must not die with
+    /// its parent thread (a detached master in its own session), so nothing needs to outlive the call.
+    /// </summary>
+    /// <exception cref="SpawnException">posix_spawn failed.</exception>
+    public static int SpawnDetached(SpawnRequest request)
+    {
+        if (request.Cpu is not null || !request.NewSession) throw new ArgumentException("a detached spawn is unpinned and in its own session", nameof(request));
+        return SpawnNow(request);
+    }
+
+    public void Dispose() => _queue.CompleteAdding();
 
     private void Run(ManualResetEventSlim ready)
     {

@@ -46,6 +46,12 @@ public sealed class ControlDispatcher(MasterHost host)
         {
             return ControlReply.Failure(ControlErrors.ManifestInvalid, e.Message);
         }
+        if (manifest.Name != host.Supervisor.Manifest.Name)
+        {
+            var problem = $"{path}: the manifest names pack '{manifest.Name}', this pack is '{host.Supervisor.Manifest.Name}'; nothing changed";
+            host.Log.Write(Logging.LogLevel.Error, "reload", $"refused ({requestedBy}): {problem}");
+            return ControlReply.Failure(ControlErrors.ManifestInvalid, problem);
+        }
         var done = new TaskCompletionSource<ReloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         host.Post(new ReloadRequested(manifest, cpus, strategy ?? manifest.ReloadStrategy, done.SetResult));
         var result = await done.Task;

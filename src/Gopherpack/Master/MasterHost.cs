@@ -233,5 +233,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _generations.Clear();
         try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
         _lifeline.Dispose();
+        // The janitor exits on the lifeline's EOF; a host that lives on (Start-Pack -Wait in pwsh) must reap it.
+        Processes.ReapWhenExited(_janitor);
+        _spawner.Dispose();
     }
 }

@@ -25,6 +25,8 @@ public sealed class PackStarterTests
         try
         {
             Assert.Contains(master, Native.Children(Environment.ProcessId));
+            // No spawner thread is left per start (a pwsh session may start hundreds of packs); comm is cut at 15 bytes.
+            Assert.DoesNotContain("gopherpack-spaw", Directory.GetDirectories("/proc/self/task").Select(t => File.ReadAllText(t + "/comm").Trim()));
             await new PackClient(runtime).StopAsync("child");
             await Eventually.True(() => !File.Exists($"/proc/{master}/stat"), TimeSpan.FromSeconds(5), $"master {master} was left a zombie of the process that started it");
         }

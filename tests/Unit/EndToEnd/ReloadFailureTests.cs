@@ -103,6 +103,20 @@ public sealed class ReloadFailureTests
     }
 
     [Fact]
+    public async Task A_reload_to_a_manifest_that_names_another_pack_is_an_invalid_manifest_not_busy()
+    {
+        await using var pack = await PackProcess.StartAsync(Hello);
+        var old = pack.SlotPids.Values.ToList();
+        var other = pack.Dir.File("other.yml", Hello.Replace("name: hello", "name: other").Replace("{HelloHttp}", RepoPaths.ExampleDll("HelloHttp")));
+        var result = await Cli.RunAsync("reload", "hello", "--manifest", other, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(result.Code == 2, result.ToString());
+        Assert.Contains("the manifest names pack 'other', this pack is 'hello'", result.Stderr);
+        var reply = await Assert.ThrowsAsync<PackControlException>(() => new PackClient(new RuntimeDirectory(pack.RuntimeDir)).ReloadAsync("hello", other));
+        Assert.Equal(ControlErrors.ManifestInvalid, reply.Code);
+        await AssertOldPidsServe(pack, old);
+    }
+
+    [Fact]
     public async Task A_reload_whose_new_port_is_taken_fails_with_the_reason_and_keeps_the_old_listener()
     {
         await using var pack = await PackProcess.StartAsync(Hello);

@@ -1,31 +1,8 @@
-using System.Diagnostics;
 using Gopherpack.Model;
-using Gopherpack.Tests.Support;
 
 namespace Gopherpack.Tests.PowerShell;
 
-[Collection(EndToEnd.EndToEndCollection.Name)]
-public sealed class ModuleLayoutTests
-{
-    [Fact]
-    public async Task The_documented_dotnet_command_assembles_the_module_folder_without_pwsh()
-    {
-        using var dir = new TempDir();
-        var output = Path.Combine(dir.Path, "Gopherpack");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "publish", Path.Combine(RepoPaths.Root, "src/Gopherpack.PowerShell"), "-c", "Release", "-o", output }) start.ArgumentList.Add(arg);
-        using var publish = Process.Start(start)!;
-        var log = publish.StandardOutput.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await publish.WaitForExitAsync(cancel.Token);
-        Assert.True(publish.ExitCode == 0, await log);
-
-        foreach (var file in new[] { "Gopherpack.psd1", "Gopherpack.Format.ps1xml", "Gopherpack.PowerShell.dll", "Gopherpack.Core.dll", "YamlDotNet.dll", "en-US/Gopherpack.PowerShell.dll-Help.xml" })
-            Assert.True(File.Exists(Path.Combine(output, file)), $"the module folder lacks {file}");
-        Assert.False(File.Exists(Path.Combine(output, "System.Management.Automation.dll")), "the PowerShellStandard stub must not ship: pwsh brings the real one");
-    }
-}
-
+/// <summary>The exception-to-ErrorId mapping the cmdlets use; the cmdlets themselves are tested in the real engine (tests/PowerShell).</summary>
 public sealed class PackErrorsTests
 {
     [Fact]
