@@ -54,10 +54,10 @@ def main():
         written.append(("reload", bar_chart("Reload under load: duration and failed requests", "ms", bars,
                                             f"{r['app']}, {r['workers']} workers, {r['load']}, {r['cases'][0]['reloads']} reloads per case")))
     if (s := load("startup", args.quick)):
-        bars = [(f"{x['workers']} worker(s)", x["start_until_ready_ms_median"],
-                 f"{x['start_until_ready_ms_median']:,.0f} ms; master {x['master_rss_mib']:.0f} MiB, idle CPU {x['master_idle_cpu_percent']:.1f}%")
+        bars = [(f"{x['build']}, {x['workers']} worker(s)", x["start_until_ready_ms_median"],
+                 f"{x['start_until_ready_ms_median']:,.0f} ms; master {x['master_rss_mib']:.1f} MiB, {x['master_threads']} threads; ps {x['ps_command_ms_median']:.0f} ms")
                 for x in s["results"]]
-        written.append(("startup", bar_chart("Start-up: `gopherpack start` until every worker is ready", "ms", bars,
+        written.append(("startup", bar_chart("Start-up: `gopherpack start` until every worker is ready, JIT vs native", "ms", bars,
                                              f"contract test worker, {s['cpus']} CPUs, median of {s['results'][0]['runs']} runs")))
     for name, svg in written:
         path = os.path.join(RESULTS, f"{name}{suffix}.svg")

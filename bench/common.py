@@ -1,8 +1,20 @@
 """Shared helpers for the benchmark scripts: Release build, starting packs and apps, wrk parsing."""
-import json, os, re, signal, socket, subprocess, tempfile, time
+import json, os, platform, re, signal, socket, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.path.join(ROOT, "src/Gopherpack.Cli/bin/Release/net10.0/gopherpack.dll")
+
+
+def native_cli():
+    """The native (NativeAOT) gopherpack: $GOPHERPACK_CLI when set (CI publishes it once), else published
+    here to out/native (needs clang and zlib1g-dev)."""
+    if os.environ.get("GOPHERPACK_CLI"):
+        return os.path.abspath(os.environ["GOPHERPACK_CLI"])
+    rid = {"x86_64": "linux-x64", "aarch64": "linux-arm64"}[platform.machine()]
+    out = os.path.join(ROOT, "out/native")
+    subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src/Gopherpack.Cli"), "-c", "Release", "-r", rid, "-o", out],
+                   check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(out, "gopherpack")
 
 
 def example_dll(name):

@@ -12,12 +12,20 @@ public static class Cli
 
     public static async Task<Result> RunAsync(params string[] args) => await RunWithAsync(null, args);
 
-    public static async Task<Result> RunWithAsync(IDictionary<string, string?>? environment, params string[] args)
+    public static async Task<Result> RunWithAsync(IDictionary<string, string?>? environment, params string[] args) =>
+        await LaunchAsync(environment, inherit: true, args);
+
+    /// <summary>Runs the command with exactly <paramref name="environment"/>, nothing inherited from the tests.</summary>
+    public static async Task<Result> RunCleanAsync(IDictionary<string, string?> environment, params string[] args) =>
+        await LaunchAsync(environment, inherit: false, args);
+
+    private static async Task<Result> LaunchAsync(IDictionary<string, string?>? environment, bool inherit, string[] args)
     {
         var command = RepoPaths.CliCommand;
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        if (!inherit) start.Environment.Clear();
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
