@@ -25,6 +25,7 @@ public static class GopherpackCommand
         root.Subcommands.Add(StopCommand());
         root.Subcommands.Add(ReloadCommand());
         root.Subcommands.Add(ScaleCommand());
+        root.Subcommands.Add(UpgradeCommand());
         root.Subcommands.Add(PsCommand());
         root.Subcommands.Add(ValidateCommand());
 
@@ -49,7 +50,8 @@ public static class GopherpackCommand
         command.SetAction(async parse =>
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
-            return await MasterRunner.RunAsync(loaded, Runtime(parse), new TextMasterLog(Console.Error, loaded.Name));
+            return await MasterRunner.RunAsync(loaded, Runtime(parse), new TextMasterLog(Console.Error, loaded.Name),
+                new MasterOptions { SelfCommand = MasterHostCommand() });
         });
         return command;
     }
@@ -132,6 +134,29 @@ public static class GopherpackCommand
         return command;
     }
 
+    private static Command UpgradeCommand()
+    {
+        var name = PackName();
+        var executable = new Option<string?>("--executable") { Description = "The new master: a gopherpack executable or gopherpack.dll (default: the running master's own program)" };
+        var timeout = new Option<int?>("--timeout") { Description = "Seconds the new master has to get every worker ready (default: the larger of 120 and ready.timeout + 60)" };
+        timeout.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1 or > 86400) result.AddError("--timeout must be from 1 to 86400 seconds");
+        });
+        var command = new Command("upgrade", "Replace the master itself without refusing a connection: a new master inherits the sockets, starts its workers, takes over; waits for the outcome") { name, executable, timeout };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            var progress = new Progress(Console.Error);
+            using var ticker = progress.Ticker("upgrading");
+            var seconds = parse.GetValue(timeout);
+            var report = await client.UpgradeAsync(parse.GetValue(name)!, parse.GetValue(executable), seconds is { } s ? TimeSpan.FromSeconds(s) : null);
+            progress.Done();
+            Console.WriteLine($"pack '{parse.GetValue(name)}' upgraded: master pid {report.NewMasterPid} serves generation {report.Generation} ({report.DurationMs:0} ms); master pid {report.OldMasterPid} drains and exits");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
     private static Command ScaleCommand()
     {
         var name = PackName();
@@ -197,7 +222,7 @@ public static class GopherpackCommand
             return e.Code switch
             {
                 ControlErrors.ManifestInvalid or ControlErrors.BadRequest => ExitCodes.Usage,
-                ControlErrors.ReloadFailed or ControlErrors.Busy => ExitCodes.ReloadFailed,
+                ControlErrors.ReloadFailed or ControlErrors.UpgradeFailed or ControlErrors.Busy => ExitCodes.ReloadFailed,
                 _ => ExitCodes.Failed,
             };
         }

@@ -24,7 +24,7 @@ public sealed partial class ControlJson : JsonSerializerContext;
 
 public static class ControlCommands
 {
-    public const string Status = "status", Reload = "reload", Stop = "stop", Scale = "scale";
+    public const string Status = "status", Reload = "reload", Stop = "stop", Scale = "scale", Upgrade = "upgrade";
 }
 
 /// <summary>Stable error codes of failed replies; scripts may rely on them.</summary>
@@ -38,6 +38,7 @@ public static class ControlErrors
     public const string ReloadFailed = "reload-failed";
     public const string ScaleFailed = "scale-failed";
     public const string Busy = "busy";
+    public const string UpgradeFailed = "upgrade-failed";
 }
 
 public sealed record ControlRequest
@@ -50,6 +51,10 @@ public sealed record ControlRequest
     public string? Strategy { get; init; }
     /// <summary>scale: the new number of workers.</summary>
     public int? Workers { get; init; }
+    /// <summary>upgrade: the new master's absolute path (a gopherpack executable, or gopherpack.dll); default: the running master's own.</summary>
+    public string? Executable { get; init; }
+    /// <summary>upgrade: seconds the new master has to get its workers ready.</summary>
+    public double? Timeout { get; init; }
 }
 
 public sealed record ControlReply
@@ -60,6 +65,7 @@ public sealed record ControlReply
     public PackStatus? Pack { get; init; }
     public ReloadReport? Reload { get; init; }
     public int? Workers { get; init; }
+    public UpgradeReport? Upgrade { get; init; }
 
     public static ControlReply Failure(string code, string message, IReadOnlyList<string>? details = null) =>
         new() { Ok = false, Error = new ControlError(code, message, details) };
@@ -104,3 +110,6 @@ public sealed record ReloadReport(
     int? FailedSlot = null,
     int? FailedPid = null,
     IReadOnlyList<string>? Output = null);
+
+/// <summary>How an upgrade of the master ended: the old and new master pids, the generation the new one serves.</summary>
+public sealed record UpgradeReport(bool Ok, int OldMasterPid, int? NewMasterPid, int? Generation, double DurationMs, string? Error = null);

@@ -20,20 +20,24 @@ public sealed class ControlServer : IAsyncDisposable
     private readonly uint _uid;
     private readonly CancellationTokenSource _closing = new();
     private readonly HashSet<Task> _clients = [];
+    private string _boundPath;
+    private bool _ownsFile = true;
 
     public string Path { get; }
 
     /// <param name="handle">Answers a request; gets the client's pid.</param>
-    public ControlServer(string path, uint uid, Func<ControlRequest, int, Task<ControlReply>> handle, IMasterLog log)
+    /// <param name="bindPath">Where to bind until <see cref="Publish"/> renames it to <paramref name="path"/> (a new master during an upgrade); null binds at the path.</param>
+    public ControlServer(string path, uint uid, Func<ControlRequest, int, Task<ControlReply>> handle, IMasterLog log, string? bindPath = null)
     {
         Path = path;
+        _boundPath = bindPath ?? path;
         _uid = uid;
         _handle = handle;
         _log = log;
-        File.Delete(path);
+        File.Delete(_boundPath);
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _socket.Bind(new UnixDomainSocketEndPoint(path));
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _socket.Bind(new UnixDomainSocketEndPoint(_boundPath));
+        File.SetUnixFileMode(_boundPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _socket.Listen(1024);
         _ = AcceptLoop();
     }
@@ -122,12 +126,26 @@ public sealed class ControlServer : IAsyncDisposable
         await Task.WhenAny(Task.WhenAll(clients), Task.Delay(timeout));
     }
 
+    /// <summary>Renames the socket from its bind path over <see cref="Path"/> in one step: clients reach this server from now on.</summary>
+    public void Publish()
+    {
+        if (_boundPath == Path) return;
+        if (Linux.Libc.rename(_boundPath, Path) != 0)
+            throw new IOException($"cannot rename {_boundPath} to {Path}: {Linux.Libc.Error(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        _boundPath = Path;
+    }
+
+    /// <summary>Another master's socket now has the path: closing this one must not delete it.</summary>
+    public void Disown() => _ownsFile = false;
+
     public async ValueTask DisposeAsync()
     {
         _closing.Cancel();
-        _socket.Dispose();
+        if (_ownsFile || _boundPath != Path) _socket.Dispose();
+        else Linux.SocketFiles.CloseWithoutUnlink(_socket);
         await FlushAsync(TimeSpan.FromMilliseconds(500));
-        try { File.Delete(Path); } catch (IOException) { }
+        // A new master that never published leaves only its own temporary path.
+        if (_ownsFile || _boundPath != Path) try { File.Delete(_boundPath); } catch (IOException) { }
     }
 
     /// <summary>Splits a stream into lines; a line over the limit is returned cut, so the caller can refuse it.</summary>

@@ -41,6 +41,17 @@ public sealed class PackClient(RuntimeDirectory runtime)
             Strategy = strategy,
         }, cancel)).Reload!;
 
+    /// <summary>Replaces the master itself; returns when the new master serves (the old one's workers then drain).</summary>
+    /// <param name="executable">The new master (a gopherpack executable or gopherpack.dll); null: the running master's own program.</param>
+    /// <exception cref="PackControlException">It failed (<see cref="ControlErrors.UpgradeFailed"/> or <see cref="ControlErrors.Busy"/>; the old master still serves).</exception>
+    public async Task<UpgradeReport> UpgradeAsync(string pack, string? executable = null, TimeSpan? timeout = null, CancellationToken cancel = default) =>
+        (await SendAsync(pack, new ControlRequest
+        {
+            Command = ControlCommands.Upgrade,
+            Executable = executable is null ? null : System.IO.Path.GetFullPath(executable),
+            Timeout = timeout?.TotalSeconds,
+        }, cancel)).Upgrade!;
+
     public async Task<int> ScaleAsync(string pack, int workers, CancellationToken cancel = default) =>
         (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Scale, Workers = workers }, cancel)).Workers ?? workers;
 

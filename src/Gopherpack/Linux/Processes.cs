@@ -24,8 +24,9 @@ public static class Processes
             if (result == 0) return null;
             var errno = Marshal.GetLastPInvokeError();
             if (errno == Libc.EINTR) continue;
-            // ECHILD: not our child any more (already reaped); report it gone so no slot waits forever.
-            return ExitStatus.Killed(0);
+            // ECHILD: not our child any more (already reaped, e.g. by the .NET runtime when the master is PID 1);
+            // report it gone so no slot waits forever.
+            return ExitStatus.Unknown;
         }
     }
 

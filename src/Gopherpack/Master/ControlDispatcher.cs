@@ -13,11 +13,52 @@ public sealed class ControlDispatcher(MasterHost host)
         ControlCommands.Reload => await Reload(request.Manifest, request.Strategy, $"client pid {clientPid}"),
         ControlCommands.Stop => await Stop($"stop requested (client pid {clientPid})"),
         ControlCommands.Scale => await Scale(request.Workers),
-        _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale)"),
+        ControlCommands.Upgrade => await Upgrade(request.Executable, request.Timeout, $"client pid {clientPid}"),
+        _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale, upgrade)"),
     };
 
+    /// <summary>Replaces the master itself (see <see cref="Upgrade.UpgradeCoordinator"/>); replies once the new master serves, or with why not.</summary>
+    public async Task<ControlReply> Upgrade(string? executable, double? timeoutSeconds, string requestedBy)
+    {
+        if (timeoutSeconds is { } seconds && seconds is not (> 0 and <= 86400))
+            return ControlReply.Failure(ControlErrors.BadRequest, "upgrade 'timeout' must be from 1 to 86400 seconds");
+        var current = host.Supervisor.Manifest;
+        // The new master re-reads the manifest: an invalid one would only make it fail later.
+        try
+        {
+            var manifest = ManifestLoader.Load(current.ManifestPath);
+            if (manifest.Name != current.Name)
+                return ControlReply.Failure(ControlErrors.ManifestInvalid, $"{current.ManifestPath} now names pack '{manifest.Name}', this pack is '{current.Name}'; nothing changed");
+        }
+        catch (ManifestException e)
+        {
+            host.Log.Write(Logging.LogLevel.Error, "upgrade", $"refused ({requestedBy}): the manifest is invalid; nothing changed");
+            return ControlReply.Failure(ControlErrors.ManifestInvalid, $"{current.ManifestPath}: the manifest is invalid; nothing changed", e.Errors.Select(x => x.ToString()).ToList());
+        }
+        // Default: time for the new master to start plus its workers' ready.timeout.
+        var timeout = timeoutSeconds is { } given ? TimeSpan.FromSeconds(given) : TimeSpan.FromSeconds(Math.Max(120, current.Ready.Timeout.TotalSeconds + 60));
+        var done = new TaskCompletionSource<Upgrade.UpgradeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.OnLoop(() => host.Upgrade.Begin(new Upgrade.UpgradeRequest(executable, timeout, requestedBy, done.SetResult)));
+        var result = await done.Task;
+        var report = new UpgradeReport(result.Ok, result.OldPid, result.NewPid, result.Generation, Math.Round(result.Duration.TotalMilliseconds, 1), result.Error);
+        return result.Ok
+            ? new ControlReply { Ok = true, Upgrade = report }
+            : ControlReply.Failure(result.Refused ? ControlErrors.Busy : ControlErrors.UpgradeFailed, result.Error ?? "upgrade failed") with { Upgrade = report };
+    }
+
     /// <summary>Reads and validates the manifest, plans its CPUs and runs the reload; an invalid manifest changes nothing.</summary>
+    /// <remarks>systemd (Type=notify-reload) hears RELOADING=1 before and READY=1 after every reload request, whatever its outcome.</remarks>
     public async Task<ControlReply> Reload(string? manifestPath, string? strategyText, string requestedBy)
+    {
+        host.Notifier.Reloading($"reloading ({requestedBy})");
+        var reply = await ReloadOnce(manifestPath, strategyText, requestedBy);
+        host.Notifier.Ready(reply.Ok
+            ? $"serving generation {reply.Reload?.Generation} (reloaded in {reply.Reload?.DurationMs:0} ms)"
+            : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}");
+        return reply;
+    }
+
+    private async Task<ControlReply> ReloadOnce(string? manifestPath, string? strategyText, string requestedBy)
     {
         var path = manifestPath ?? host.Supervisor.Manifest.ManifestPath;
         if (!Path.IsPathFullyQualified(path))

@@ -11,6 +11,8 @@ public sealed class BoundListener(ListenerSpec spec, string boundAddress)
     public string BoundAddress { get; } = boundAddress;
     public Socket? Shared { get; init; }
     public List<Socket> PerSlot { get; } = [];
+    /// <summary>A unix socket file this master must not delete: systemd created it (socket activation) and keeps it.</summary>
+    public bool KeepFile { get; init; }
 
     public IEnumerable<Socket> Sockets => Shared is null ? PerSlot : [Shared];
     public int FdFor(int slot) => (int)(Shared ?? PerSlot[slot]).Handle;
@@ -53,6 +55,58 @@ public sealed class ListenerSet : IDisposable
         }
     }
 
+    /// <summary>
+    /// Binds the listeners, taking the <paramref name="inherited"/> sockets (an upgrade's or socket activation's)
+    /// for listeners of the same name (and address and mode, where known) instead of binding new ones.
+    /// </summary>
+    /// <param name="unused">Names of inherited sockets no listener took; they are closed.</param>
+    /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again, inherited files stay.</exception>
+    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused)
+    {
+        var adopted = new ListenerSet();
+        var leftOver = new List<string>();
+        foreach (var given in inherited)
+        {
+            var spec = specs.FirstOrDefault(s => s.Name == given.Name
+                && (given.Address is null || given.Address == s.Address.ToString())
+                && (given.Mode is null || given.Mode == s.Mode));
+            if (spec is null || given.Sockets.Count == 0 || (spec.Mode == ListenerMode.Shared && given.Sockets.Count != 1))
+            {
+                leftOver.Add(given.Name);
+                foreach (var socket in given.Sockets) socket.Dispose();
+                continue;
+            }
+            var listener = new BoundListener(spec, spec.Address.IsUnix ? spec.Address.ToString() : Describe(given.Sockets[0]))
+            {
+                Shared = spec.Mode == ListenerMode.Shared ? given.Sockets[0] : null,
+                KeepFile = given.KeepFile,
+            };
+            if (spec.Mode == ListenerMode.ReusePort) listener.PerSlot.AddRange(given.Sockets);
+            adopted._listeners.Add(listener);
+        }
+        unused = leftOver;
+        try
+        {
+            var set = Bind(specs, slots, adopted);
+            // Inherited sockets no slot took (fewer reuseport slots) are closed; their files are not ours to delete.
+            var kept = new HashSet<Socket>(set._listeners.SelectMany(l => l.Sockets), ReferenceEqualityComparer.Instance);
+            foreach (var socket in adopted._listeners.SelectMany(l => l.Sockets).Where(s => !kept.Contains(s))) socket.Dispose();
+            return set;
+        }
+        catch
+        {
+            adopted.Release();
+            throw;
+        }
+    }
+
+    /// <summary>Closes this master's copies of the sockets but leaves every socket file: another master serves on them now.</summary>
+    public void Release()
+    {
+        foreach (var socket in _listeners.SelectMany(l => l.Sockets)) Linux.SocketFiles.CloseWithoutUnlink(socket);
+        _listeners.Clear();
+    }
+
     /// <summary>The fds slot <paramref name="slot"/> inherits, in manifest order.</summary>
     public IReadOnlyList<int> FdsFor(int slot) => _listeners.Select(l => l.FdFor(slot)).ToList();
 
@@ -91,7 +145,7 @@ public sealed class ListenerSet : IDisposable
                 socket.Dispose();
                 closed = true;
             }
-            if (closed && listener.Spec.Address.UnixPath is { } path && !next._listeners.Any(l => l.Spec.Address.UnixPath == path)) DeleteFile(path);
+            if (closed && !listener.KeepFile && listener.Spec.Address.UnixPath is { } path && !next._listeners.Any(l => l.Spec.Address.UnixPath == path)) DeleteFile(path);
         }
         _listeners.Clear();
     }
@@ -103,14 +157,14 @@ public sealed class ListenerSet : IDisposable
         {
             var own = listener.Sockets.Where(s => !_borrowed.Contains(s)).ToList();
             foreach (var socket in own) socket.Dispose();
-            if (own.Count > 0 && listener.Shared is not null && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
+            if (own.Count > 0 && listener.Shared is not null && !listener.KeepFile && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
         }
         _listeners.Clear();
     }
 
     private BoundListener Borrow(BoundListener existing, ListenerSpec spec, int slots)
     {
-        var listener = new BoundListener(spec, existing.BoundAddress) { Shared = existing.Shared };
+        var listener = new BoundListener(spec, existing.BoundAddress) { Shared = existing.Shared, KeepFile = existing.KeepFile };
         foreach (var socket in existing.Sockets) _borrowed.Add(socket);
         listener.PerSlot.AddRange(existing.PerSlot.Take(slots));
         if (listener.Shared is null)
@@ -221,10 +275,16 @@ public sealed class ListenerSet : IDisposable
         foreach (var listener in _listeners)
         {
             foreach (var socket in listener.Sockets) socket.Dispose();
-            if (listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
+            if (!listener.KeepFile && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
         }
         _listeners.Clear();
     }
 }
 
 public sealed class ListenerException(string message) : Exception(message);
+
+/// <summary>Listening sockets this master did not bind: handed over by the previous master (upgrade) or by systemd (socket activation).</summary>
+/// <param name="Address">The address they were bound for (upgrade); null when only the name is known (socket activation).</param>
+/// <param name="Mode">Their listener mode (upgrade); null when unknown: one socket serves shared, several are per-slot sockets.</param>
+/// <param name="KeepFile">A unix socket file that must outlive this master (systemd's).</param>
+public sealed record InheritedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);

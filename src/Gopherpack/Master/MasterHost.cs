@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Gopherpack.Linux;
 using Gopherpack.Logging;
 using Gopherpack.Manifest;
+using Gopherpack.Master.Upgrade;
 using Gopherpack.Runtime;
 
 namespace Gopherpack.Master;
@@ -21,7 +22,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private PackManifest _manifest;
     private readonly RuntimeDirectory _runtime;
     private readonly Dictionary<int, (ListenerSet Listeners, WorkerLauncher Launcher)> _generations = [];
-    private int _serving = 1;
+    private int _serving;
     private readonly UnixPipe _lifeline;
     private readonly PosixSpawner _spawner = new();
     private readonly string _notifyDirectory;
@@ -29,24 +30,39 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly Supervisor _supervisor;
     private int? _exitCode;
+    private readonly UpgradeCoordinator _upgrade;
+    private readonly UpgradeSuccessor? _successor;
+    private readonly OrphanReaper? _orphans = OrphanReaper.ForInit();
+    private Control.ControlServer? _control;
+    /// <summary>False while a new master has not taken over yet, and after this master handed over: the pid file, control socket and unix listener files are another master's.</summary>
+    private bool _ownsRuntimeFiles;
 
     private sealed record WorkerResources(NotifyEndpoint Notify, WorkerOutput Stdout, WorkerOutput Stderr, RecentLines Recent);
     private sealed record ReapRequested;
     private sealed record LoopCall(Action Run);
 
-    public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log)
+    public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log, MasterOptions? options = null)
     {
+        options ??= new MasterOptions();
         _manifest = manifest;
         _runtime = runtime;
         Log = log;
-        _notifyDirectory = runtime.NotifyDirectory(manifest.Name);
+        // One folder per master: during an upgrade two masters' workers have notify sockets side by side.
+        _notifyDirectory = Path.Combine(runtime.NotifyDirectory(manifest.Name), Environment.ProcessId.ToString());
         Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _lifeline = new UnixPipe();
         var launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
-        _generations[1] = (listeners, launcher);
+        var generation = options.Handover is { } handover ? handover.Generation + 1 : 1;
+        _generations[generation] = (listeners, launcher);
+        _serving = generation;
         if (!launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
-        _supervisor = new Supervisor(manifest, slotCpus, this);
-        var runtimeFiles = new[] { runtime.ControlSocket(manifest.Name), _notifyDirectory }
+        _ownsRuntimeFiles = options.Handover is null;
+        _successor = options.Handover is { } from ? new UpgradeSuccessor(from, this) : null;
+        _upgrade = new UpgradeCoordinator(this, options.SelfCommand);
+        _supervisor = new Supervisor(manifest, slotCpus, this, generation) { StartFailed = _successor is null ? null : _successor.Fail };
+        // The janitor acts only while the pid file names this master, i.e. no new master has taken over:
+        // then the whole notify folder goes (a new master still starting gives up when this one dies).
+        var runtimeFiles = new[] { runtime.ControlSocket(manifest.Name), runtime.NotifyDirectory(manifest.Name) }
             .Concat(listeners.Listeners.Select(l => l.Spec.Address.UnixPath).OfType<string>());
         _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, runtime.PidFile(manifest.Name), runtimeFiles);
     }
@@ -56,6 +72,13 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public Supervisor Supervisor => _supervisor;
     public IMasterLog Log { get; }
     public DateTimeOffset Now => DateTimeOffset.UtcNow;
+    public RuntimeDirectory Runtime => _runtime;
+    public SystemdNotifier Notifier { get; } = SystemdNotifier.FromEnvironment();
+    public UpgradeCoordinator Upgrade => _upgrade;
+    internal PosixSpawner Spawner => _spawner;
+
+    /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
+    public string? UpgradeFailure => _successor?.Failure;
 
     /// <summary>Fires once when every worker is ready after start.</summary>
     public event Action<TimeSpan>? Ready;
@@ -71,12 +94,16 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             }));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
         var dispatcher = new ControlDispatcher(this);
-        foreach (var (signal, name) in new[] { (PosixSignal.SIGHUP, "SIGHUP"), ((PosixSignal)SignalNames.SIGUSR2, "SIGUSR2") })
-            _signals.Add(PosixSignalRegistration.Create(signal, context =>
-            {
-                context.Cancel = true;
-                _ = dispatcher.Reload(null, null, name);
-            }));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = dispatcher.Reload(null, null, "SIGHUP");
+        }));
+        _signals.Add(PosixSignalRegistration.Create((PosixSignal)SignalNames.SIGUSR2, context =>
+        {
+            context.Cancel = true;
+            _ = dispatcher.Upgrade(null, null, "SIGUSR2");
+        }));
         foreach (var (signal, step) in new[] { (PosixSignal.SIGTTIN, +1), (PosixSignal.SIGTTOU, -1) })
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
@@ -84,7 +111,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 _ = dispatcher.Scale(_supervisor.Slots.Count + step);
             }));
         using var sweep = new Timer(_ => Post(new ReapRequested()), null, ReapSweep, ReapSweep);
-        await using var control = new Control.ControlServer(_runtime.ControlSocket(_manifest.Name), Libc.geteuid(), dispatcher.HandleAsync, Log);
+        // A new master binds its control socket beside the old one's and renames it into place when it takes over: no moment without one.
+        var controlPath = _runtime.ControlSocket(_manifest.Name);
+        await using var control = new Control.ControlServer(controlPath, Libc.geteuid(), dispatcher.HandleAsync, Log,
+            bindPath: _successor is null ? null : ControlSocketOf(Environment.ProcessId));
+        _control = control;
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
@@ -95,6 +126,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 {
                     case ReapRequested: ReapExited(); break;
                     case LoopCall call: call.Run(); break;
+                    case StopRequested stop:
+                        _upgrade.Abort("the pack is stopping");
+                        if (_supervisor.State is not (PackState.Stopping or PackState.Stopped)) Notifier.Stopping($"stopping: {stop.Reason}");
+                        _supervisor.Handle(stop);
+                        break;
                     default: _supervisor.Handle((SupervisorEvent)e); break;
                 }
             }
@@ -116,6 +152,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         return done.Task;
     }
 
+    /// <summary>Runs <paramref name="run"/> on the loop.</summary>
+    public void OnLoop(Action run) => _events.Writer.TryWrite(new LoopCall(run));
+
     public Control.PackStatus Status() => PackStatusBuilder.Build(_supervisor, Listeners);
 
     public void Post(SupervisorEvent e) => _events.Writer.TryWrite(e);
@@ -126,6 +165,12 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Processes.TryReap(_janitor);
         foreach (var pid in _supervisor.LivePids.ToList())
             if (Processes.TryReap(pid) is { } status) _supervisor.Handle(new WorkerExited(pid, status));
+        _upgrade.Reap();
+        if (_orphans is not null)
+        {
+            var own = new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { _janitor };
+            foreach (var orphan in _orphans.Reap(own)) Log.Info("reap", $"reaped orphan pid {orphan}");
+        }
     }
 
     public int StartWorker(WorkerLaunch launch)
@@ -176,7 +221,41 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (_resources.Remove(workerId, out var resources)) resources.Notify.Dispose();
     }
 
-    public void PackReady(TimeSpan elapsed) => Ready?.Invoke(elapsed);
+    public void PackReady(TimeSpan elapsed)
+    {
+        if (_successor is not null) _successor.OnPackReady(elapsed);
+        else Notifier.Ready($"serving generation {_supervisor.Generation} with {_supervisor.Slots.Count} worker(s)");
+        Ready?.Invoke(elapsed);
+    }
+
+    private string ControlSocketOf(int masterPid) => _runtime.ControlSocket(_manifest.Name) + "." + masterPid;
+
+    /// <summary>A new master that failed leaves its not-yet-published control socket behind if it was killed.</summary>
+    public void DeleteControlSocketOf(int masterPid)
+    {
+        try { File.Delete(ControlSocketOf(masterPid)); } catch (IOException) { }
+    }
+
+    /// <summary>The new master takes over: pid file (written beside, renamed over) and control socket (renamed over the old one's).</summary>
+    public void TakeOverRuntimeFiles()
+    {
+        var pidFile = _runtime.PidFile(_manifest.Name);
+        var temporary = pidFile + "." + Environment.ProcessId;
+        File.WriteAllText(temporary, Environment.ProcessId + "\n");
+        if (Libc.rename(temporary, pidFile) != 0) Log.Error("upgrade", $"cannot replace {pidFile}: {Libc.Error(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        try { _control?.Publish(); }
+        catch (IOException e) { Log.Error("upgrade", e.Message); }
+        _ownsRuntimeFiles = true;
+    }
+
+    /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
+    public void HandOver(int newMasterPid)
+    {
+        _ownsRuntimeFiles = false;
+        Notifier.Silence();
+        _control?.Disown();
+        Post(new StopRequested($"replaced by master pid {newMasterPid}"));
+    }
 
     /// <summary>The listeners the serving generation's workers inherit.</summary>
     public ListenerSet Listeners => _generations[_serving].Listeners;
@@ -225,13 +304,19 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public void Dispose()
     {
         // The pid file goes first: the janitor acts only while it still names this master.
-        try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }
+        if (_ownsRuntimeFiles) try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }
         foreach (var registration in _signals) registration.Dispose();
         foreach (var resources in _resources.Values) resources.Notify.Dispose();
         _resources.Clear();
-        foreach (var (listeners, _) in _generations.Values) listeners.Dispose();
+        foreach (var (listeners, _) in _generations.Values)
+        {
+            if (_ownsRuntimeFiles) listeners.Dispose();
+            else listeners.Release();
+        }
         _generations.Clear();
         try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { }
+        Notifier.Dispose();
         _lifeline.Dispose();
         // The janitor exits on the lifeline's EOF; a host that lives on (Start-Pack -Wait in pwsh) must reap it.
         Processes.ReapWhenExited(_janitor);

@@ -1,6 +1,7 @@
 using Gopherpack.Linux;
 using Gopherpack.Logging;
 using Gopherpack.Manifest;
+using Gopherpack.Master.Upgrade;
 using Gopherpack.Runtime;
 
 namespace Gopherpack.Master;
@@ -8,10 +9,24 @@ namespace Gopherpack.Master;
 /// <summary>Sets a pack up (runtime dir, limits, CPUs, sockets), runs its master in this process, and tears it down.</summary>
 public static class MasterRunner
 {
-    public const int ExitOk = 0, ExitFailed = 1;
+    public const int ExitOk = 0, ExitFailed = 1, ExitUpgradeFailed = 3;
 
-    public static async Task<int> RunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log)
+    public static async Task<int> RunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions? options = null)
     {
+        options ??= new MasterOptions();
+        UpgradeHandover? handover;
+        IReadOnlyList<InheritedListener> inherited;
+        try
+        {
+            // Sockets handed to this process: by an old master (upgrade), else by systemd (socket activation).
+            handover = UpgradeHandover.TakeFromEnvironment();
+            inherited = handover is not null ? handover.AdoptListeners() : SocketActivation.TakeFromEnvironment();
+        }
+        catch (ListenerException e)
+        {
+            log.Error("setup", e.Message);
+            return ExitFailed;
+        }
         int? running;
         try
         {
@@ -20,13 +35,11 @@ public static class MasterRunner
         }
         catch (RuntimeDirectoryException e)
         {
-            log.Error("setup", e.Message);
-            return ExitFailed;
+            return Fail(e.Message);
         }
-        if (running is { } pid)
+        if (running is { } pid && pid != handover?.From)
         {
-            log.Error("setup", $"pack '{manifest.Name}' is already running (master pid {pid}, {runtime.PidFile(manifest.Name)})");
-            return ExitFailed;
+            return Fail($"pack '{manifest.Name}' is already running (master pid {pid}, {runtime.PidFile(manifest.Name)})");
         }
 
         IReadOnlyList<int?> slotCpus;
@@ -35,22 +48,34 @@ public static class MasterRunner
         {
             var nofile = FileLimits.RaiseNofile(manifest.NofileLimit);
             slotCpus = WorkerPlan.SlotCpus(manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
-            listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count);
+            listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused);
+            foreach (var name in unused)
+                log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");
         }
         catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException)
         {
-            log.Error("setup", e.Message);
-            return ExitFailed;
+            return Fail(e.Message);
         }
+        var handed = inherited.SelectMany(i => i.Sockets).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var listener in listeners.Listeners)
-            log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} ({(listener.Spec.Mode == ListenerMode.ReusePort ? $"reuseport, {listener.PerSlot.Count} sockets" : "shared")})");
+            log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} ({(listener.Spec.Mode == ListenerMode.ReusePort ? $"reuseport, {listener.PerSlot.Count} sockets" : "shared")}"
+                + (listener.Sockets.Any(handed.Contains) ? (handover is null ? ", from socket activation" : $", from master pid {handover.From}") : "") + ")");
         if (listeners.Listeners.Any(l => l.Spec.Mode == ListenerMode.ReusePort) && TcpMigrateReqDisabled())
             log.Warn("listen", "net.ipv4.tcp_migrate_req is 0: connections queued on a slot's socket are dropped if that socket is closed (scale down)");
 
-        runtime.WritePidFile(manifest.Name);
-        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log);
-        return await host.RunAsync();
+        // A new master writes the pid file only when it takes over from the old one.
+        if (handover is null) runtime.WritePidFile(manifest.Name);
+        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover });
+        var code = await host.RunAsync();
+        return host.UpgradeFailure is null ? code : ExitUpgradeFailed;
+
+        int Fail(string message)
+        {
+            log.Error("setup", message);
+            handover?.ReportFailure(message);
+            return ExitFailed;
+        }
     }
 
     private static string Describe(IReadOnlyList<int?> cpus) =>

@@ -23,18 +23,31 @@ public sealed class Supervisor
     private int _nextGeneration = 2;
     private DateTimeOffset _startedAt;
 
-    public Supervisor(PackManifest manifest, IReadOnlyList<int?> slotCpus, ISupervisorHost host)
+    /// <param name="generation">The first generation's number (a master started by an upgrade continues the old master's numbering).</param>
+    public Supervisor(PackManifest manifest, IReadOnlyList<int?> slotCpus, ISupervisorHost host, int generation = 1)
     {
         Manifest = manifest;
         _host = host;
-        _slots = NewSlots(slotCpus, 1, manifest);
+        Generation = generation;
+        _nextGeneration = generation + 1;
+        _slots = NewSlots(slotCpus, generation, manifest);
     }
+
+    /// <summary>Why reloads and scaling are refused right now for a reason outside the supervisor (an upgrade of the master); null when they are not.</summary>
+    public string? Busy { get; set; }
+
+    /// <summary>
+    /// For a master started by an upgrade: a worker that fails before the pack is first ready fails the
+    /// whole start (no restarts): this is called with the reason and the pack stops.
+    /// </summary>
+    public Action<string>? StartFailed { get; init; }
 
     public PackManifest Manifest { get; private set; }
     public PackState State { get; private set; } = PackState.Starting;
-    public int Generation { get; private set; } = 1;
+    public int Generation { get; private set; }
     public ReloadResult? LastReload { get; private set; }
     public bool Reloading => _reload is not null;
+    public bool Scaling => _scale is not null;
     public IReadOnlyList<WorkerSlot> Slots => _slots;
     public IEnumerable<WorkerProcess> Workers => _byId.Values;
     public IReadOnlyCollection<int> LivePids => _byPid.Keys;
@@ -228,6 +241,14 @@ public sealed class Supervisor
     private void RestartOrFail(WorkerSlot slot, string reason)
     {
         if (State is PackState.Stopping or PackState.Stopped) return;
+        if (State == PackState.Starting && StartFailed is { } startFailed)
+        {
+            var failure = $"slot {slot.Index} of generation {slot.Generation} {reason}";
+            Log.Error("start-failed", failure);
+            startFailed(failure);
+            Stop("the first generation failed to start", null);
+            return;
+        }
         var now = _host.Now;
         var restart = ManifestOf(slot.Generation).Restart;
         if (!slot.Restarts.MayRestart(now))
@@ -278,6 +299,7 @@ public sealed class Supervisor
             PackState.Stopping or PackState.Stopped => "the pack is stopping",
             _ when _reload is { } running => $"a reload is already running (generation {running.Generation}, started {Duration.Format(_host.Now - running.StartedAt)} ago); try again when it has finished",
             _ when _scale is not null => "a scale is in progress; try again when it has finished",
+            _ when Busy is { } busy => busy + "; try again when it has finished",
             _ => null,
         };
         if (refusal is not null)
@@ -382,6 +404,7 @@ public sealed class Supervisor
         var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}"
             : _reload is not null ? "a reload is running; try again when it has finished"
             : _scale is not null ? "a scale is already in progress"
+            : Busy is { } busy ? busy + "; try again when it has finished"
             : slotCpus.Count == 0 ? "a pack needs at least one worker"
             : null;
         if (refusal is not null)

@@ -21,13 +21,16 @@ public sealed partial class PackProcess : IAsyncDisposable
 
     [GeneratedRegex(@" slot=(\d+) pid=(\d+) spawn:")] private static partial Regex SpawnLine();
     [GeneratedRegex(@" listen: (\S+) (\S+)")] private static partial Regex ListenLine();
+    [GeneratedRegex(@" setup: master pid (\d+)")] private static partial Regex MasterLine();
+    private readonly HashSet<int> _masterPids = [];
 
-    private PackProcess(TempDir dir, bool ownsDir, string manifestPath, IDictionary<string, string>? environment)
+    private PackProcess(TempDir dir, bool ownsDir, string manifestPath, IDictionary<string, string>? environment, IReadOnlyList<string>? launcher)
     {
         _dir = dir;
         _ownsDir = ownsDir;
         RuntimeDir = Path.Combine(dir.Path, "rt");
-        var command = RepoPaths.CliCommand;
+        // The master's command line, after the launcher's when there is one (socket activation, unshare).
+        var command = (launcher ?? []).Concat(RepoPaths.CliCommand).ToList();
         var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
@@ -50,7 +53,9 @@ public sealed partial class PackProcess : IAsyncDisposable
     public Process Master => _master;
 
     /// <summary>Writes app.yml (with <c>{worker}</c> replaced by the test worker's dll) and runs the master.</summary>
-    public static async Task<PackProcess> StartAsync(string manifestYaml, bool waitReady = true, IDictionary<string, string>? environment = null, TempDir? dir = null)
+    /// <param name="launcher">A command that runs the master's command line given after it (e.g. a socket-activation launcher, or unshare).</param>
+    public static async Task<PackProcess> StartAsync(string manifestYaml, bool waitReady = true, IDictionary<string, string>? environment = null, TempDir? dir = null,
+        IReadOnlyList<string>? launcher = null)
     {
         var ownsDir = dir is null;
         dir ??= new TempDir();
@@ -58,7 +63,7 @@ public sealed partial class PackProcess : IAsyncDisposable
             .Replace("{HelloHttp}", RepoPaths.ExampleDll("HelloHttp"))
             .Replace("{EchoTcp}", RepoPaths.ExampleDll("EchoTcp"))
             .Replace("{GreeterGrpc}", RepoPaths.ExampleDll("GreeterGrpc")));
-        var pack = new PackProcess(dir, ownsDir, manifest, environment);
+        var pack = new PackProcess(dir, ownsDir, manifest, environment, launcher);
         if (waitReady) await pack.WaitForLine(l => l.Contains(" pack-ready: "), StartTimeout, "the pack to become ready");
         return pack;
     }
@@ -69,6 +74,9 @@ public sealed partial class PackProcess : IAsyncDisposable
     public IReadOnlyDictionary<int, int> SlotPids { get { lock (_lines) return new Dictionary<int, int>(_slotPids); } }
 
     public IReadOnlyCollection<int> AllWorkerPids { get { lock (_lines) return _workerPids.ToList(); } }
+
+    /// <summary>Every master that logged here: the one started, and those that replaced it by upgrades.</summary>
+    public IReadOnlyCollection<int> AllMasterPids { get { lock (_lines) return _masterPids.ToList(); } }
 
     public string Address(string listener) =>
         Lines.Select(l => ListenLine().Match(l)).First(m => m.Success && m.Groups[1].Value == listener).Groups[2].Value;
@@ -131,6 +139,8 @@ public sealed partial class PackProcess : IAsyncDisposable
                 _workerPids.Add(pid);
                 _slotPids[int.Parse(spawn.Groups[1].Value)] = pid;
             }
+            var master = MasterLine().Match(line);
+            if (master.Success) _masterPids.Add(int.Parse(master.Groups[1].Value));
             foreach (var waiter in _waiters.Where(w => w.Match(line)).ToList())
             {
                 _waiters.Remove(waiter);
@@ -141,6 +151,9 @@ public sealed partial class PackProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Masters started by upgrades are not our children: they are stopped by pid, first, since they hold our output pipes.
+        var successors = AllMasterPids.Where(p => p != _master.Id && Native.IsAlive(p)).ToList();
+        foreach (var pid in successors) Native.kill(pid, Native.SIGTERM);
         if (!_master.HasExited)
         {
             Signal(Native.SIGTERM);
@@ -148,6 +161,9 @@ public sealed partial class PackProcess : IAsyncDisposable
             try { await _master.WaitForExitAsync(cancel.Token); }
             catch (OperationCanceledException) { _master.Kill(); }
         }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (successors.Any(Native.IsAlive) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        foreach (var pid in successors.Where(Native.IsAlive)) Native.kill(pid, Native.SIGKILL);
         foreach (var pid in AllWorkerPids.Where(Native.IsAlive)) Native.kill(pid, Native.SIGKILL);
         _master.Dispose();
         if (_ownsDir) _dir.Dispose();

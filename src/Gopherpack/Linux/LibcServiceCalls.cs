@@ -1,0 +1,23 @@
+using System.Runtime.InteropServices;
+
+namespace Gopherpack.Linux;
+
+/// <summary>The libc calls of the master's service side: upgrade hand-over, sd_notify, orphan reaping.</summary>
+internal static unsafe partial class Libc
+{
+    public const int CLOCK_MONOTONIC = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec { public long Seconds; public long Nanoseconds; }
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int rename(string from, string to);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int clock_gettime(int clock, out TimeSpec time);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, int argument);
+
+    /// <summary>CLOCK_MONOTONIC in microseconds, the clock of sd_notify's MONOTONIC_USEC.</summary>
+    public static long MonotonicMicroseconds()
+    {
+        clock_gettime(CLOCK_MONOTONIC, out var now);
+        return now.Seconds * 1_000_000 + now.Nanoseconds / 1000;
+    }
+}

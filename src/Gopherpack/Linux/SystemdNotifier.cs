@@ -1,0 +1,51 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Gopherpack.Linux;
+
+/// <summary>
+/// sd_notify from the master to the service manager above it (systemd), when the master's own
+/// environment has NOTIFY_SOCKET; otherwise every call does nothing. Messages are best effort:
+/// a manager that went away must not disturb the pack.
+/// </summary>
+public sealed class SystemdNotifier : IDisposable
+{
+    private readonly Socket? _socket;
+    private readonly UnixDomainSocketEndPoint? _target;
+    private bool _silenced;
+
+    private SystemdNotifier(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || (path[0] != '/' && path[0] != '@')) return;
+        // "@name" is an abstract socket: a leading NUL byte on the wire.
+        _target = new UnixDomainSocketEndPoint(path[0] == '@' ? "\0" + path[1..] : path);
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    }
+
+    public static SystemdNotifier FromEnvironment() => new(Environment.GetEnvironmentVariable(WorkerContract.NotifySocket));
+
+    public bool Enabled => _socket is not null && !_silenced;
+
+    /// <summary>The pack serves: READY=1 (after start, after a reload, or from a new master with its MAINPID).</summary>
+    public void Ready(string status, int? mainPid = null) =>
+        Send(mainPid is { } pid ? [$"MAINPID={pid}", "READY=1", "STATUS=" + status] : ["READY=1", "STATUS=" + status]);
+
+    /// <summary>A reload or upgrade begins; READY=1 ends it (Type=notify-reload).</summary>
+    public void Reloading(string status) => Send(["RELOADING=1", $"MONOTONIC_USEC={Libc.MonotonicMicroseconds()}", "STATUS=" + status]);
+
+    public void Stopping(string status) => Send(["STOPPING=1", "STATUS=" + status]);
+
+    public void Status(string status) => Send(["STATUS=" + status]);
+
+    /// <summary>After an upgrade the new master speaks for the service; the old one must say nothing more (no STOPPING=1).</summary>
+    public void Silence() => _silenced = true;
+
+    private void Send(string[] lines)
+    {
+        if (!Enabled) return;
+        try { _socket!.SendTo(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), _target!); }
+        catch (SocketException) { }
+    }
+
+    public void Dispose() => _socket?.Dispose();
+}

@@ -1,0 +1,13 @@
+using Gopherpack.Master.Upgrade;
+
+namespace Gopherpack.Master;
+
+/// <summary>How a master was started, beyond its manifest and runtime dir.</summary>
+public sealed record MasterOptions
+{
+    /// <summary>The command that runs this program's <c>gopherpack</c> verbs (e.g. the native executable, or dotnet and gopherpack.dll): what an upgrade starts by default. Null: upgrades need an explicit executable.</summary>
+    public IReadOnlyList<string>? SelfCommand { get; init; }
+
+    /// <summary>Set when an old master started this one for an upgrade.</summary>
+    public UpgradeHandover? Handover { get; init; }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Gopherpack.Manifest;
+
+namespace Gopherpack.Master.Upgrade;
+
+/// <summary>
+/// What an old master hands the new one it starts for an upgrade, in the environment variable
+/// <see cref="Variable"/>: who it is, the generation it serves, and which inherited fds (3, 4, ...)
+/// are which listener's sockets (one per listener in shared mode, one per slot in reuseport mode),
+/// plus the two handshake pipes.
+/// </summary>
+public sealed record UpgradeHandover
+{
+    public const string Variable = "GOPHERPACK_UPGRADE";
+
+    /// <summary>The old master's pid; its pid file and control socket are taken over.</summary>
+    public int From { get; init; }
+    /// <summary>The generation the old master serves; the new master's first is the next.</summary>
+    public int Generation { get; init; }
+    /// <summary>The new master writes <c>ready</c>, <c>taken</c> or <c>failed REASON</c> lines here.</summary>
+    public int StatusFd { get; init; }
+    /// <summary>The old master writes <c>commit</c> here when the new one may take over; EOF means abort.</summary>
+    public int CommitFd { get; init; }
+    public IReadOnlyList<HandedListener> Listeners { get; init; } = [];
+
+    public string ToJson() => JsonSerializer.Serialize(this, UpgradeJson.Default.UpgradeHandover);
+
+    /// <exception cref="JsonException">Not a hand-over.</exception>
+    public static UpgradeHandover Parse(string json) =>
+        JsonSerializer.Deserialize(json, UpgradeJson.Default.UpgradeHandover) ?? throw new JsonException("empty hand-over");
+
+    /// <summary>Reads and removes the hand-over from this process's environment; null when this master was not started by an upgrade.</summary>
+    /// <exception cref="ListenerException">The variable is malformed or an fd is not a listening socket.</exception>
+    public static UpgradeHandover? TakeFromEnvironment()
+    {
+        var text = Environment.GetEnvironmentVariable(Variable);
+        Environment.SetEnvironmentVariable(Variable, null);
+        if (string.IsNullOrEmpty(text)) return null;
+        try { return Parse(text); }
+        catch (JsonException e) { throw new ListenerException($"{Variable} is not a valid hand-over: {e.Message}"); }
+    }
+
+    /// <summary>Tells the old master why this one cannot start (before a successor exists to say it).</summary>
+    public void ReportFailure(string reason)
+    {
+        try
+        {
+            using var status = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(StatusFd, ownsHandle: true), FileAccess.Write, 1);
+            status.Write(System.Text.Encoding.UTF8.GetBytes("failed " + reason.ReplaceLineEndings(" | ") + "\n"));
+        }
+        catch (IOException) { }
+    }
+
+    public IReadOnlyList<InheritedListener> AdoptListeners() =>
+        Listeners.Select(l => new InheritedListener(l.Name, l.Address, l.Mode, l.KeepFile,
+            l.Fds.Select(fd => SocketActivation.Adopt(fd, l.Name)).ToList())).ToList();
+}
+
+public sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(UpgradeHandover))]
+internal sealed partial class UpgradeJson : JsonSerializerContext;

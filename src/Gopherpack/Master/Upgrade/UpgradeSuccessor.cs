@@ -1,0 +1,110 @@
+using System.Text;
+using Gopherpack.Logging;
+using Gopherpack.Manifest;
+using Microsoft.Win32.SafeHandles;
+
+namespace Gopherpack.Master.Upgrade;
+
+/// <summary>
+/// The new master's side of an upgrade. It serves nothing of its own until its whole generation is
+/// ready; then it says <c>ready</c>, waits for the old master's <c>commit</c>, takes over the pid file
+/// and control socket, tells systemd its MAINPID, and answers <c>taken</c>. If its workers fail first it
+/// says <c>failed REASON</c> and stops; if the old master aborts (EOF on the commit pipe) it stops too.
+/// </summary>
+public sealed class UpgradeSuccessor
+{
+    private readonly UpgradeHandover _handover;
+    private readonly MasterHost _host;
+    private readonly FileStream _status;
+    private bool _finished;
+
+    public UpgradeSuccessor(UpgradeHandover handover, MasterHost host)
+    {
+        _handover = handover;
+        _host = host;
+        _status = new FileStream(new SafeFileHandle(handover.StatusFd, ownsHandle: true), FileAccess.Write, 1);
+    }
+
+    /// <summary>The old master this one replaces.</summary>
+    public int From => _handover.From;
+
+    public bool TookOver { get; private set; }
+
+    /// <summary>Set when the upgrade did not complete: the master exits with code 3.</summary>
+    public string? Failure { get; private set; }
+
+    private IMasterLog Log => _host.Log;
+
+    /// <summary>Every worker of this master's first generation is ready (on the loop).</summary>
+    public void OnPackReady(TimeSpan elapsed)
+    {
+        Log.Info("upgrade", $"generation {_host.Supervisor.Generation} ready in {Duration.Format(elapsed)}; asking master pid {From} to hand over");
+        if (!Write("ready"))
+        {
+            Abort($"master pid {From} went away before the hand-over");
+            return;
+        }
+        _ = WaitForCommit();
+    }
+
+    /// <summary>The first generation failed to start: tell the old master why, then stop.</summary>
+    public void Fail(string reason)
+    {
+        if (_finished) return;
+        Failure = reason;
+        Write("failed " + reason.ReplaceLineEndings(" | "));
+        Finish();
+    }
+
+    private async Task WaitForCommit()
+    {
+        string? line = null;
+        try
+        {
+            using var commit = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, new SafePipeHandle(_handover.CommitFd, ownsHandle: true));
+            using var reader = new StreamReader(commit, Encoding.UTF8);
+            line = await reader.ReadLineAsync();
+        }
+        catch (IOException) { }
+        if (line == "commit") _host.OnLoop(TakeOver);
+        else _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+    }
+
+    private void TakeOver()
+    {
+        if (_finished) return;
+        _host.TakeOverRuntimeFiles();
+        TookOver = true;
+        var generation = _host.Supervisor.Generation;
+        _host.Notifier.Ready($"serving generation {generation} with {_host.Supervisor.Slots.Count} worker(s); upgraded from master pid {From}", mainPid: Environment.ProcessId);
+        Log.Info("upgrade", $"took over from master pid {From}: pid file and control socket are this master's (pid {Environment.ProcessId})");
+        Write($"taken {generation}");
+        Finish();
+    }
+
+    private void Abort(string reason)
+    {
+        if (_finished) return;
+        Failure = reason;
+        Log.Error("upgrade", reason + "; stopping this new master");
+        Finish();
+        _host.Post(new StopRequested("upgrade abandoned"));
+    }
+
+    private void Finish()
+    {
+        _finished = true;
+        _status.Dispose();
+    }
+
+    private bool Write(string line)
+    {
+        try
+        {
+            _status.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            _status.Flush();
+            return true;
+        }
+        catch (IOException) { return false; }
+    }
+}
