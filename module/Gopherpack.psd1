@@ -9,7 +9,7 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('Gopherpack.Format.ps1xml')
-    CmdletsToExport      = @('Start-Pack', 'Stop-Pack', 'Invoke-PackReload', 'Get-PackWorker', 'Get-Pack', 'Test-PackManifest')
+    CmdletsToExport      = @('Start-Pack', 'Stop-Pack', 'Invoke-PackReload', 'Invoke-PackUpgrade', 'Get-PackWorker', 'Get-Pack', 'Test-PackManifest')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -43,7 +43,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports exactly the documented cmdlets' {
         (Get-Command -Module Gopherpack).Name | Sort-Object |
-            Should -Be @('Get-Pack', 'Get-PackWorker', 'Invoke-PackReload', 'Start-Pack', 'Stop-Pack', 'Test-PackManifest')
+            Should -Be @('Get-Pack', 'Get-PackWorker', 'Invoke-PackReload', 'Invoke-PackUpgrade', 'Start-Pack', 'Stop-Pack', 'Test-PackManifest')
     }
     It 'has help for every cmdlet' {
         foreach ($command in Get-Command -Module Gopherpack) {

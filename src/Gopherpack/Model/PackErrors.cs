@@ -11,6 +11,7 @@ public static class PackErrors
 {
     public const string PackNotRunning = "PackNotRunning";
     public const string PackReloadFailed = "PackReloadFailed";
+    public const string PackUpgradeFailed = "PackUpgradeFailed";
     public const string PackBusy = "PackBusy";
     public const string ManifestInvalid = "ManifestInvalid";
     public const string PackStartFailed = "PackStartFailed";
@@ -30,6 +31,7 @@ public static class PackErrors
         {
             ControlErrors.ManifestInvalid => new(ManifestInvalid, "InvalidData", WithDetails(e)),
             ControlErrors.ReloadFailed => new(PackReloadFailed, "InvalidResult", WithDetails(e)),
+            ControlErrors.UpgradeFailed => new(PackUpgradeFailed, "InvalidResult", WithDetails(e)),
             ControlErrors.Busy => new(PackBusy, "ResourceBusy", e.Message),
             ControlErrors.AccessDenied => new(AccessDenied, "PermissionDenied", e.Message),
             ControlErrors.ScaleFailed => new(PackScaleFailed, "InvalidResult", e.Message),
