@@ -1,14 +1,19 @@
-#Requires -Version 7.4
+#Requires -Version 7.6
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# Drives every cmdlet of the built module against real packs of the hello example.
+# Drives every cmdlet of the assembled module against real packs of the hello example, in pwsh.
 # Run: Invoke-Pester tests/Pester   (after: dotnet build Gopherpack.slnx)
+# $env:GOPHERPACK_TEST_MODULE may name an assembled module folder; otherwise it is published here.
+# The same ground, and more, runs in the hosted engine in every dotnet test (tests/PowerShell).
 
 BeforeAll {
     $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $work = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "gp-pester-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
-    $module = Join-Path $work 'Gopherpack'
-    dotnet publish (Join-Path $root 'src/Gopherpack.PowerShell') -c Release -o $module | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw 'dotnet publish of the module failed' }
+    $module = $env:GOPHERPACK_TEST_MODULE
+    if (-not $module) {
+        $module = Join-Path $work 'Gopherpack'
+        dotnet publish (Join-Path $root 'src/Gopherpack.PowerShell') -c Release -o $module | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw 'dotnet publish of the module failed' }
+    }
     Import-Module (Join-Path $module 'Gopherpack.psd1') -Force
 
     $script:rt = Join-Path $work 'rt'
@@ -45,10 +50,22 @@ Describe 'The module' {
         (Get-Command -Module Gopherpack).Name | Sort-Object |
             Should -Be @('Get-Pack', 'Get-PackWorker', 'Invoke-PackReload', 'Invoke-PackUpgrade', 'Start-Pack', 'Stop-Pack', 'Test-PackManifest')
     }
-    It 'has help for every cmdlet' {
+    It 'has help for every cmdlet, with a syntax and examples' {
         foreach ($command in Get-Command -Module Gopherpack) {
-            (Get-Help $command.Name).Synopsis | Should -Not -BeNullOrEmpty
+            $help = Get-Help $command.Name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            $help.Synopsis | Should -Not -Be $command.Name
+            $help.syntax.syntaxItem | Should -Not -BeNullOrEmpty
+            $help.examples.example | Should -Not -BeNullOrEmpty
         }
+        $name = (Get-Help Stop-Pack -Parameter Name)
+        $name.position | Should -Be '0'
+        $name.pipelineInput | Should -Be 'True (ByPropertyName, ByValue)'
+        $name.aliases | Should -Be 'Pack'
+        $name.globbing | Should -Be 'true'
+    }
+    It 'ships the gopherpack master that Start-Pack launches' {
+        Test-Path (Join-Path (Get-Module Gopherpack).ModuleBase 'gopherpack') | Should -BeTrue
     }
 }
 
@@ -56,7 +73,7 @@ Describe 'Test-PackManifest' {
     It 'accepts a valid manifest' { Test-PackManifest $manifest | Should -BeTrue }
     It 'rejects an invalid one with file:line:col warnings' {
         Test-PackManifest $invalid -WarningVariable warnings -WarningAction SilentlyContinue | Should -BeFalse
-        ($warnings -join "`n") | Should -Match 'invalid.yml:2:1: unknown key .comand.; did you mean .command.'
+        $warnings.Message | Should -Contain "${invalid}:2:1: unknown key 'comand' in the manifest; did you mean 'command'?"
     }
 }
 
@@ -75,9 +92,11 @@ Describe 'A pack driven by the cmdlets' {
         (Invoke-RestMethod $url).message | Should -Be 'Hello from Gopherpack'
     }
 
-    It 'Get-Pack and Get-PackWorker list it' {
+    It 'Get-Pack and Get-PackWorker list it, by name and by wildcard' {
         (Get-Pack -RuntimeDir $rt).Name | Should -Contain 'pester'
-        $workers = Get-PackWorker -Name pester -RuntimeDir $rt
+        (Get-Pack -Name 'pes*' -RuntimeDir $rt).Name | Should -Be 'pester'
+        Get-Pack -Name 'nomatch*' -RuntimeDir $rt | Should -BeNullOrEmpty
+        $workers = Get-PackWorker -Name 'pest?r' -RuntimeDir $rt
         $workers.Count | Should -Be 2
         $workers.State | Should -Be @('Ready', 'Ready')
         $workers | ForEach-Object { $_.Pid | Should -BeGreaterThan 0 }
@@ -98,6 +117,12 @@ Describe 'A pack driven by the cmdlets' {
         try { Invoke-PackReload -Name pester -Manifest $broken -RuntimeDir $rt -ErrorAction Stop } catch { $_.Exception.Message | Should -Match 'cannot open the database' }
         (Get-PackWorker -Name pester -RuntimeDir $rt | Where-Object State -eq Ready).Pid | Sort-Object | Should -Be ($before | Sort-Object)
         (Invoke-RestMethod $url).message | Should -Be 'Hello from Gopherpack'
+    }
+
+    It 'a reload manifest that names another pack is ManifestInvalid, not PackBusy' {
+        $other = Join-Path $work 'other.yml'
+        (Get-Content $manifest) -replace '^name: pester$', 'name: other' | Set-Content $other
+        { Invoke-PackReload -Name pester -Manifest $other -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'ManifestInvalid*'
     }
 
     It 'a pack that is not running is a PackNotRunning error' {

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using System.Management.Automation.Runspaces;
 using Gopherpack.Control;
 using Gopherpack.Runtime;
 
@@ -57,7 +56,16 @@ public sealed class PackNameCompleter : IArgumentCompleter
     {
         if (!bound.Contains("RuntimeDir") || bound["RuntimeDir"] is not { } value) return null;
         var text = value.ToString()!.Trim('\'', '"');
-        var location = Runspace.DefaultRunspace?.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath;
-        return location is null ? text : Path.GetFullPath(text, location);
+        if (Path.IsPathRooted(text)) return text;
+        try
+        {
+            // Completion runs on the pipeline thread, where a script block sees the session's location.
+            var location = ScriptBlock.Create("$ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath").Invoke().FirstOrDefault()?.BaseObject as string;
+            return location is null ? text : Path.GetFullPath(text, location);
+        }
+        catch (RuntimeException)
+        {
+            return text;
+        }
     }
 }

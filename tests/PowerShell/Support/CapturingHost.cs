@@ -10,7 +10,7 @@ namespace Gopherpack.PowerShell.Tests.Support;
 /// A PowerShell host that is not pwsh: what Out-Default renders (the Format.ps1xml views, -WhatIf lines, help)
 /// is captured as text, 120 columns wide; progress records are kept. Nothing is read from a user.
 /// </summary>
-public sealed class CapturingHost : PSHost
+public sealed partial class CapturingHost : PSHost
 {
     private readonly CapturingUserInterface _ui = new();
 
@@ -31,7 +31,7 @@ public sealed class CapturingHost : PSHost
     public override void NotifyEndApplication() { }
     public override void SetShouldExit(int exitCode) { }
 
-    private sealed class CapturingUserInterface : PSHostUserInterface
+    private sealed partial class CapturingUserInterface : PSHostUserInterface
     {
         private readonly StringBuilder _text = new();
         private readonly List<ProgressRecord> _progress = [];
@@ -49,7 +49,10 @@ public sealed class CapturingHost : PSHost
             }
         }
 
-        private void Append(string text) { lock (_text) _text.Append(text); }
+        /// <summary>Kept as a reader sees it: without the ANSI colour sequences the table headers carry.</summary>
+        private void Append(string text) { lock (_text) _text.Append(Ansi().Replace(text, "")); }
+
+        [System.Text.RegularExpressions.GeneratedRegex("\u001b\\[[0-9;]*m")] private static partial System.Text.RegularExpressions.Regex Ansi();
 
         public override void Write(string value) => Append(value);
         public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Append(value);

@@ -18,7 +18,7 @@ public sealed class PackLab : IDisposable
     public string Rt => $"-RuntimeDir {Quote(RuntimeDir)}";
 
     /// <summary>A manifest of <paramref name="workers"/> test workers on an ephemeral loopback port.</summary>
-    public string Manifest(string name, int workers = 2, string workerArgs = "", string extra = "", string? file = null, string stopTimeout = "10s")
+    public string Manifest(string name, int workers = 2, string workerArgs = "", string extra = "", string? file = null, string stopTimeout = "10s", string cpus = "none")
     {
         var args = string.Join(", ", new[] { RepoPaths.TestWorkerDll }.Concat(workerArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(a => $"\"{a}\""));
         return _dir.File(file ?? name + ".yml", $$"""
@@ -26,7 +26,7 @@ public sealed class PackLab : IDisposable
             command: dotnet
             args: [{{args}}]
             workers: {{workers}}
-            cpus: none
+            cpus: {{cpus}}
             listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
             stop: { timeout: {{stopTimeout}} }
             {{extra}}

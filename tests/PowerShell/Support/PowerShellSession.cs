@@ -30,10 +30,11 @@ public sealed class PowerShellSession : IDisposable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 
-    public PowerShellSession(string modulePsd1, string? location = null)
+    /// <param name="modulePsd1">The module to import into the session; null imports nothing.</param>
+    public PowerShellSession(string? modulePsd1, string? location = null)
     {
         var state = InitialSessionState.CreateDefault2();
-        state.ImportPSModule(modulePsd1);
+        if (modulePsd1 is not null) state.ImportPSModule(modulePsd1);
         Host = new CapturingHost();
         Runspace = RunspaceFactory.CreateRunspace(Host, state);
         Runspace.Open();
@@ -77,13 +78,21 @@ public sealed class PowerShellSession : IDisposable
             ps.Stop();
             throw new TimeoutException($"the script did not finish within {(timeout ?? DefaultTimeout).TotalSeconds:0} s (stopped): {ps.Commands.Commands.FirstOrDefault()?.CommandText}");
         }
-        ps.EndInvoke(async);
-        return Result(ps, output);
+        try
+        {
+            ps.EndInvoke(async);
+            return Result(ps, output);
+        }
+        catch (RuntimeException e) when (e is not PipelineStoppedException)
+        {
+            // $ErrorActionPreference = 'Stop' or -ErrorAction Stop: the error ended the whole script.
+            return Result(ps, output, e.ErrorRecord);
+        }
     }
 
-    internal static ScriptResult Result(System.Management.Automation.PowerShell ps, PSDataCollection<PSObject> output) => new(
+    internal static ScriptResult Result(System.Management.Automation.PowerShell ps, PSDataCollection<PSObject> output, ErrorRecord? terminating = null) => new(
         output.ToList(),
-        ps.Streams.Error.ToList(),
+        ps.Streams.Error.Concat(terminating is null || ps.Streams.Error.Any(e => e.Exception?.Message == terminating.Exception?.Message) ? [] : [terminating]).ToList(),
         ps.Streams.Warning.Select(w => w.Message).ToList(),
         ps.Streams.Verbose.Select(v => v.Message).ToList(),
         ps.Streams.Progress.ToList(),
@@ -106,6 +115,7 @@ public sealed class PowerShellSession : IDisposable
             }
             try { ps.EndInvoke(async); }
             catch (PipelineStoppedException) { }
+            catch (RuntimeException e) { return Result(ps, output, e.ErrorRecord); }
             return Result(ps, output);
         }
 
