@@ -8,15 +8,17 @@ using Microsoft.Extensions.Logging;
 namespace Gopherpack.Worker.Hosting;
 
 /// <summary>
-/// Knows every open connection of the worker and whether it is busy, and runs the drain:
-/// stop accepting, answer with <c>Connection: close</c>, close HTTP/1 connections once idle,
-/// until none is left or the window ends. Kestrel closes idle keep-alive connections at once
-/// on shutdown, which fails the next request of every such client; this runs before it.
+/// Knows every open connection of the worker and runs the drain: stop accepting, answer every
+/// HTTP/1 request with <c>Connection: close</c>, and once no request has come on a connection for
+/// the idle time since the drain began, ask Kestrel to close it gracefully (an idle connection closes
+/// at once, a busy one after its response, HTTP/2 with GOAWAY), until none is left or the window ends.
+/// Kestrel closes idle keep-alive connections at once on shutdown, which fails the next request of
+/// every such client; this runs before it. Nothing here runs per request until the drain begins.
 /// </summary>
 public sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator> logger)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
-    private readonly ConcurrentDictionary<string, TrackedConnection> _connections = new();
+    private readonly ConcurrentDictionary<TrackedConnection, byte> _connections = new();
     private readonly ConcurrentDictionary<EndPoint, ConnectionGate> _gates = new();
     private readonly List<GatedConnectionListener> _listeners = [];
     private volatile bool _draining;
@@ -35,10 +37,8 @@ public sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator
         lock (_listeners) _listeners.Add(listener);
     }
 
-    internal void Opened(TrackedConnection connection) => _connections[connection.ConnectionId] = connection;
-    internal void Closed(TrackedConnection connection) => _connections.TryRemove(connection.ConnectionId, out _);
-
-    internal TrackedConnection? Find(string connectionId) => _connections.GetValueOrDefault(connectionId);
+    internal void Opened(TrackedConnection connection) => _connections[connection] = 0;
+    internal void Closed(TrackedConnection connection) => _connections.TryRemove(connection, out _);
 
     public async Task DrainAsync(TimeSpan window, TimeSpan idleClose, CancellationToken cancel)
     {
@@ -49,16 +49,12 @@ public sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator
         foreach (var listener in listeners) await listener.StopAcceptingAsync();
         logger.LogInformation("Draining {Count} connection(s) for at most {Window}", _connections.Count, window);
 
-        while (clock.Elapsed < window && !cancel.IsCancellationRequested)
+        // From here on every request is answered with Connection: close (DrainStartupFilter), so a
+        // connection with no request for idleClose since now has been idle that long: ask it to close.
+        while (clock.Elapsed < window && !cancel.IsCancellationRequested && !_connections.IsEmpty)
         {
-            var waitingFor = 0;
-            foreach (var connection in _connections.Values)
-            {
-                if (connection.IsHttp2) continue; // Kestrel's shutdown sends GOAWAY and lets streams finish.
-                if (connection.InFlight == 0 && connection.IdleFor >= idleClose) connection.Abort(new ConnectionAbortedException("drained: idle"));
-                else waitingFor++;
-            }
-            if (waitingFor == 0) break;
+            if (clock.Elapsed >= idleClose)
+                foreach (var connection in _connections.Keys) connection.RequestClose();
             try { await Task.Delay(Poll, cancel); } catch (OperationCanceledException) { break; }
         }
         logger.LogInformation("Drain finished in {Elapsed} ms with {Left} connection(s) left to Kestrel's shutdown", clock.ElapsedMilliseconds, _connections.Count);

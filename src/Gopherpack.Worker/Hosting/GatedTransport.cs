@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using Gopherpack.Worker.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Gopherpack.Worker.Hosting;
@@ -64,27 +65,21 @@ internal sealed class GatedConnectionListener(IConnectionListener inner, Connect
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
-/// <summary>A transport connection that frees its gate slot when Kestrel disposes it, and knows whether it is busy.</summary>
+/// <summary>A transport connection that frees its gate slot when Kestrel disposes it, and can be asked to close gracefully.</summary>
 internal sealed class TrackedConnection(ConnectionContext inner, ConnectionGate gate, DrainCoordinator drain) : ConnectionContext
 {
     private int _disposed;
-    private int _inFlight;
-    private long _lastActivity = Environment.TickCount64;
+    private int _closeRequested;
 
-    public int InFlight => Volatile.Read(ref _inFlight);
-    public bool IsHttp2 { get; set; }
-    public TimeSpan IdleFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastActivity));
-
-    public void RequestStarted()
+    /// <summary>
+    /// Kestrel's graceful close (what its own shutdown does): an idle HTTP/1 connection closes at once, a busy one
+    /// answers its request with Connection: close and then closes, HTTP/2 sends GOAWAY and finishes its streams.
+    /// Only the first call counts; a connection Kestrel has not taken up yet is asked again on the next call.
+    /// </summary>
+    public void RequestClose()
     {
-        Interlocked.Increment(ref _inFlight);
-        Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
-    }
-
-    public void RequestEnded()
-    {
-        Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
-        Interlocked.Decrement(ref _inFlight);
+        if (Volatile.Read(ref _closeRequested) != 0 || inner.Features.Get<IConnectionLifetimeNotificationFeature>() is not { } lifetime) return;
+        if (Interlocked.Exchange(ref _closeRequested, 1) == 0) lifetime.RequestClose();
     }
 
     public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }
