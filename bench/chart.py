@@ -12,7 +12,7 @@ COLOURS = ["#3b6ea8", "#e07b39", "#5a9e4b", "#b8474b", "#7c5ba6"]
 
 def bar_chart(title, unit, bars, note=""):
     """bars: [(label, value, caption)]. Horizontal bars scaled to the largest value."""
-    width, left, row, top = 980, 200, 34, 50
+    width, left, row, top = 1180, 360, 34, 50
     height = top + row * len(bars) + 40
     largest = max(value for _, value, _ in bars) or 1
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
@@ -43,10 +43,13 @@ def main():
     written = []
 
     if (t := load("throughput", args.quick)):
-        bars = [(name, c["requests_per_second"], f"{c['requests_per_second']:,.0f} req/s ({c['ratio_to_alone']:.2f}x), p99 {c['p99_ms']:.2f} ms")
-                for name, c in t["cases"].items()]
-        note = f"HelloHttp, {t['cpus']} CPUs, pack of {t['pack_workers']}, wrk {t['wrk']['connections']} connections, {t['wrk']['seconds']} s, wrk {t['wrk']['pinned_to']}"
-        written.append(("throughput", bar_chart("Throughput: HelloHttp alone vs as a pack", "req/s", bars, note)))
+        bars = [(f"{c['group']}: {c['case']}"[:48], c.get("ratio", 1.0),
+                 f"{c.get('ratio', 1.0):.2f}x, {c['requests_per_second']:,.0f} req/s, {c['cpu_us_per_request']:.0f} us CPU/req, p99 {c['p99_ms']:.1f} ms")
+                for c in t["cases"]]
+        m = t["machine"]
+        note = (f"bench/BenchHttp, {m['cpus']} CPUs ({m['cpu_model']}), server on CPUs {t['server_cpus']}, wrk on {t['client_cpus']}, "
+                f"{t['wrk']['connections']} connections, {t['wrk']['rounds']} x {t['wrk']['seconds']} s; ratio to each group's first case")
+        written.append(("throughput", bar_chart("Throughput: each case as a ratio to its baseline", "x", bars, note)))
     if (r := load("reload", args.quick)):
         bars = [(f"{c['mode']} {c['strategy']}", c["reload_ms_p50"],
                  f"p50 {c['reload_ms_p50']:.0f} ms, max {c['reload_ms_max']:.0f} ms, {c['failed_requests']} failed of ~{c['requests']:,}")

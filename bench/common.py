@@ -21,6 +21,57 @@ def example_dll(name):
     return os.path.join(ROOT, f"examples/{name}/bin/Release/net10.0/{name}.dll")
 
 
+def bench_app_dll():
+    """The benchmarks' own app (bench/BenchHttp): hello and an allocating endpoint, with or without the worker library."""
+    return os.path.join(ROOT, "bench/BenchHttp/bin/Release/net10.0/BenchHttp.dll")
+
+
+def machine():
+    """What every result is measured on: CPU count, model, kernel."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": os.uname().release}
+
+
+def cpu_ticks(pid):
+    """utime + stime of a whole process (all threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def process_counters(pid):
+    """Threads and context switches (summed over every thread) of a process, from /proc."""
+    voluntary = involuntary = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        voluntary += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        involuntary += int(line.split()[1])
+        except OSError:
+            pass
+    return {"threads": len(os.listdir(f"/proc/{pid}/task")), "voluntary_switches": voluntary, "involuntary_switches": involuntary}
+
+
+def children(pid):
+    """Direct children of a process (every thread's children)."""
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return found
+
+
 def hello_manifest(name, port, mode, workers):
     """A manifest for a pack of the HelloHttp example (Release build) on 127.0.0.1:PORT."""
     return (f"name: {name}\ncommand: dotnet\nargs: [\"{example_dll('HelloHttp')}\"]\nworkers: {workers}\n"
@@ -28,6 +79,8 @@ def hello_manifest(name, port, mode, workers):
 
 
 def build():
+    if os.environ.get("GOPHERPACK_BENCH_PREBUILT"):  # run from bench/bundle.sh's folder: built already, maybe no SDK
+        return
     subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "Gopherpack.slnx")],
                    check=True, stdout=subprocess.DEVNULL)
 
@@ -110,7 +163,8 @@ def wrk(url, seconds, connections=64, threads=1, cpus=None):
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    return {"requests_per_second": rps, "p50_ms": percentile(50), "p99_ms": percentile(99),
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"requests_per_second": rps, "requests": requests, "p50_ms": percentile(50), "p99_ms": percentile(99),
             "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
 
 

@@ -20,6 +20,7 @@ public sealed class WorkerLauncher
     private readonly ListenerSet _listeners;
     private readonly int _lifelineFd;
     private readonly List<string> _baseEnvironment;
+    private readonly List<string> _pinnedEnvironment;
     private readonly string? _setpriv;
 
     public WorkerLauncher(PackManifest manifest, ListenerSet listeners, int lifelineReadFd, IDictionary masterEnvironment)
@@ -33,6 +34,7 @@ public sealed class WorkerLauncher
             if (entry.Key is string key && !WorkerContract.IsReserved(key)) environment[key] = entry.Value as string ?? "";
         foreach (var (key, value) in manifest.Env) environment[key] = value;
         _baseEnvironment = environment.Select(p => $"{p.Key}={p.Value}").ToList();
+        _pinnedEnvironment = [.. OneCoreRuntimeDefaults.For(new HashSet<string>(environment.Keys, StringComparer.Ordinal))];
     }
 
     /// <summary>False when util-linux setpriv is missing: then only the lifeline ends workers whose master is killed.</summary>
@@ -54,7 +56,7 @@ public sealed class WorkerLauncher
             $"{WorkerContract.LifelineFd}={lifelineChildFd}",
             $"{WorkerContract.Listeners}={ListenersJson()}",
         };
-        if (launch.Cpu is { } cpu) environment.Add($"{WorkerContract.Cpu}={cpu}");
+        if (launch.Cpu is { } cpu) environment.AddRange([$"{WorkerContract.Cpu}={cpu}", .. _pinnedEnvironment]);
         if (_manifest.WatchdogTimeout > TimeSpan.Zero)
             environment.Add($"{WorkerContract.WatchdogUsec}={(long)(_manifest.WatchdogTimeout.TotalMilliseconds * 1000)}");
 
