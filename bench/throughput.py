@@ -52,7 +52,7 @@ class Server:
             self.pack = Pack(f"name: bench-{self.key}\ncommand: dotnet\nargs: {json.dumps(args)}\nworkers: {self.workers}\n"
                              f"cpus: [{', '.join(map(str, self.cpus))}]\n" + (f"env:{env}\n" if env else "") +
                              f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{self.port}', protocols: http1, mode: {self.mode} }}]\n")
-        wait_http(self.port)
+        wait_http(self.port, timeout=120)
 
     def pids(self):
         if self.process:
@@ -68,8 +68,12 @@ class Server:
         return found
 
     def stats(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=5) as r:
-            return json.load(r)
+        """The runtime's own counters (BenchHttp /stats), or None when the server does not answer in time."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=60) as r:
+                return json.load(r)
+        except OSError:
+            return None
 
     def close(self):
         if self.process:
@@ -93,8 +97,8 @@ def measure(server, path, seconds, connections, threads, client_cpus):
     result["threads"] = sum(a["threads"] for a in after.values())
     for kind in ("voluntary_switches", "involuntary_switches"):
         result[f"{kind}_per_1k_requests"] = 1000 * sum(after[p][kind] - before[p][1][kind] for p in pids) / max(1, result["requests"])
-    if single:
-        stats = server.stats()
+    stats = server.stats() if single else None
+    if stats and stats_before:
         result["gc_per_1k_requests"] = {g: 1000 * (stats[g] - stats_before[g]) / max(1, result["requests"]) for g in ("gen0", "gen1", "gen2")}
         result["gc_pause_ms_per_s"] = (stats["gcPauseMs"] - stats_before["gcPauseMs"]) / seconds
         result["runtime"] = {k: stats[k] for k in ("serverGc", "processorCount", "threadPoolThreads", "jitMethods")}
