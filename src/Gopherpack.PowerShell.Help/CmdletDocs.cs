@@ -80,7 +80,10 @@ public static class CmdletDocReader
         var attributes = property.GetCustomAttributesData();
         var description = Named<string?>(parameter, "HelpMessage", null);
         if (string.IsNullOrWhiteSpace(description)) throw new InvalidOperationException($"{cmdlet} -{property.Name} has no HelpMessage");
-        return new ParameterDoc(property.Name, property.PropertyType.Name, property.PropertyType.FullName!, description,
+        // int? shows as Int32, as PowerShell's own syntax shows it.
+        var type = property.PropertyType.IsGenericType && property.PropertyType.GetGenericTypeDefinition().FullName == "System.Nullable`1"
+            ? property.PropertyType.GetGenericArguments()[0] : property.PropertyType;
+        return new ParameterDoc(property.Name, type.Name, type.FullName!, description,
             StringArguments(attributes, Sma + "AliasAttribute"),
             Attribute(attributes, Sma + "SupportsWildcardsAttribute") is not null,
             StringArguments(attributes, Sma + "ValidateSetAttribute"));

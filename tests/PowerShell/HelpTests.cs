@@ -9,7 +9,7 @@ public sealed class HelpTests(ModuleFolder module) : ModuleTest(module)
 {
     private static readonly HashSet<string> Common = [.. Cmdlet.CommonParameters];
 
-    private static readonly string[] Names = ["Get-Pack", "Get-PackWorker", "Invoke-PackReload", "Start-Pack", "Stop-Pack", "Test-PackManifest"];
+    private static readonly string[] Names = ["Get-Pack", "Get-PackWorker", "Invoke-PackReload", "Invoke-PackUpgrade", "Start-Pack", "Stop-Pack", "Test-PackManifest"];
     public static TheoryData<string> Cmdlets => [.. Names];
 
     [Theory]
@@ -43,7 +43,7 @@ public sealed class HelpTests(ModuleFolder module) : ModuleTest(module)
         foreach (var parameter in metadata)
         {
             var doc = parameters[parameter.Name];
-            Assert.Equal(parameter.ParameterType.Name, Prop(doc, "type").Get<string>("name"));
+            Assert.Equal((Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType).Name, Prop(doc, "type").Get<string>("name"));
             Assert.Equal(parameter.Aliases.Count == 0 ? "none" : string.Join(", ", parameter.Aliases), doc.Get<string>("aliases"));
             Assert.Equal(parameter.Attributes.OfType<SupportsWildcardsAttribute>().Any(), doc.Get<string>("globbing") == "true");
             Assert.False(string.IsNullOrWhiteSpace(Text(Prop(doc, "description"))), $"{name} -{parameter.Name} has no description");
@@ -52,7 +52,7 @@ public sealed class HelpTests(ModuleFolder module) : ModuleTest(module)
         Assert.Equal(info.OutputType.Select(t => t.Name), Items(Prop(help, "returnValues"), "returnValue").Select(r => Prop(r, "type").Get<string>("name")));
         var inputs = Items(Prop(help, "inputTypes"), "inputType").Select(i => Prop(i, "type").Get<string>("name")).ToList();
         var piped = metadata.Where(p => p.Attributes.OfType<ParameterAttribute>().Any(a => a.ValueFromPipeline || a.ValueFromPipelineByPropertyName)).ToList();
-        Assert.Equal(piped.Count == 0 ? ["None"] : piped.Select(p => p.ParameterType.FullName!).ToList(), inputs);
+        Assert.Equal(piped.Count == 0 ? ["None"] : piped.Select(p => (Nullable.GetUnderlyingType(p.ParameterType) ?? p.ParameterType).FullName!).ToList(), inputs);
 
         var examples = Items(Prop(help, "examples"), "example");
         Assert.NotEmpty(examples);

@@ -7,7 +7,7 @@ namespace Gopherpack.PowerShell.Tests;
 /// <summary>The assembled module folder and its manifest, as the engine reads them.</summary>
 public sealed class ModuleLayoutTests(ModuleFolder module) : ModuleTest(module)
 {
-    private static readonly string[] Expected = ["Get-Pack", "Get-PackWorker", "Invoke-PackReload", "Start-Pack", "Stop-Pack", "Test-PackManifest"];
+    private static readonly string[] Expected = ["Get-Pack", "Get-PackWorker", "Invoke-PackReload", "Invoke-PackUpgrade", "Start-Pack", "Stop-Pack", "Test-PackManifest"];
 
     [Fact]
     public void The_folder_holds_the_module_its_help_and_the_executable_gopherpack_master_but_no_PowerShell()
