@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gopherpack.Worker.Contract;
 
 namespace Gopherpack.Worker;
 
@@ -29,6 +30,9 @@ public sealed class PackWorker
     /// <summary>Empty unless LISTEN_PID is this process (the systemd rule).</summary>
     public IReadOnlyList<InheritedListener> Listeners { get; private init; } = [];
 
+    /// <summary>Why a worker of a pack with listeners has none (LISTEN_PID names another process); null when all is well.</summary>
+    public string? ListenerProblem { get; private set; }
+
     public InheritedListener? Listener(string name) => Listeners.FirstOrDefault(l => l.Name == name);
 
     public override string ToString() =>
@@ -41,18 +45,23 @@ public sealed class PackWorker
 
         var worker = new PackWorker
         {
-            IsWorker = Get("GOPHERPACK_PACK") is { Length: > 0 } && Int("GOPHERPACK_MASTER_PID") is not null,
-            Pack = Get("GOPHERPACK_PACK"),
-            Slot = Int("GOPHERPACK_SLOT"),
-            Cpu = Int("GOPHERPACK_CPU"),
-            Generation = Int("GOPHERPACK_GENERATION"),
-            MasterPid = Int("GOPHERPACK_MASTER_PID"),
-            NotifySocket = Get("NOTIFY_SOCKET") is { Length: > 0 } socket ? socket : null,
-            LifelineFd = Int("GOPHERPACK_LIFELINE_FD"),
-            WatchdogTimeout = long.TryParse(Get("WATCHDOG_USEC"), NumberStyles.None, CultureInfo.InvariantCulture, out var usec) && usec > 0
+            IsWorker = Get(WorkerContract.Pack) is { Length: > 0 } && Int(WorkerContract.MasterPid) is not null,
+            Pack = Get(WorkerContract.Pack),
+            Slot = Int(WorkerContract.Slot),
+            Cpu = Int(WorkerContract.Cpu),
+            Generation = Int(WorkerContract.Generation),
+            MasterPid = Int(WorkerContract.MasterPid),
+            NotifySocket = Get(WorkerContract.NotifySocket) is { Length: > 0 } socket ? socket : null,
+            LifelineFd = Int(WorkerContract.LifelineFd),
+            WatchdogTimeout = long.TryParse(Get(WorkerContract.WatchdogUsec), NumberStyles.None, CultureInfo.InvariantCulture, out var usec) && usec > 0
                 ? TimeSpan.FromMicroseconds(usec) : null,
         };
-        return Int("LISTEN_PID") == ownPid ? WithListeners(worker, Int("LISTEN_FDS") ?? 0, Get("LISTEN_FDNAMES"), Get("GOPHERPACK_LISTENERS")) : worker;
+        if (Int(WorkerContract.ListenPid) == ownPid)
+            return WithListeners(worker, Int(WorkerContract.ListenFds) ?? 0, Get(WorkerContract.ListenFdNames), Get(WorkerContract.Listeners));
+        if (worker.IsWorker && Int(WorkerContract.ListenFds) is > 0)
+            worker.ListenerProblem = $"the pack passed {Get(WorkerContract.ListenFds)} listening socket(s) to pid {Get(WorkerContract.ListenPid)}, not to this process (pid {ownPid}): "
+                + "start the server with exec (e.g. sh -c 'exec dotnet app.dll'), so it keeps the pid the master started";
+        return worker;
     }
 
     private static PackWorker WithListeners(PackWorker worker, int count, string? names, string? settingsJson)
@@ -62,9 +71,9 @@ public sealed class PackWorker
         var listeners = new List<InheritedListener>();
         for (var i = 0; i < count; i++)
         {
-            var name = i < nameList.Length && nameList[i].Length > 0 ? nameList[i] : $"fd{3 + i}";
+            var name = i < nameList.Length && nameList[i].Length > 0 ? nameList[i] : $"fd{WorkerContract.FirstListenFd + i}";
             settings.TryGetValue(name, out var s);
-            listeners.Add(new InheritedListener(name, 3 + i, s?.Protocols ?? "http1AndHttp2", s?.MaxConnections, s?.Tls?.Certificate, s?.Tls?.Key, s?.Address));
+            listeners.Add(new InheritedListener(name, WorkerContract.FirstListenFd + i, s?.Protocols ?? "http1AndHttp2", s?.MaxConnections, s?.Tls?.Certificate, s?.Tls?.Key, s?.Address));
         }
         return new PackWorker
         {

@@ -21,6 +21,9 @@ public static class GopherpackWebHostExtensions
     {
         var worker = Gopherpack.Worker.PackWorker.Current;
         if (!worker.IsWorker) return builder;
+        // Without its sockets Kestrel would bind localhost:5000 and the worker would still report READY=1
+        // while the pack's port times out: fail before readiness, with the reason in the master's log.
+        if (worker.ListenerProblem is { } problem) throw new InvalidOperationException($"Gopherpack: {problem}");
         var options = new GopherpackOptions();
         configure?.Invoke(options);
 

@@ -19,7 +19,8 @@ public static class PackTcpHost
         if (worker.IsWorker)
         {
             var inherited = worker.Listener(listener)
-                ?? throw new InvalidOperationException($"the pack gave this worker no listener named '{listener}' (it has: {string.Join(", ", worker.Listeners.Select(l => l.Name))})");
+                ?? throw new InvalidOperationException(worker.ListenerProblem is { } problem ? $"Gopherpack: {problem}"
+                    : $"the pack gave this worker no listener named '{listener}' (it has: {string.Join(", ", worker.Listeners.Select(l => l.Name))})");
             server = PackTcpServer.FromListener(inherited, handler, options);
         }
         else

@@ -59,6 +59,7 @@ public sealed class PackTcpServer : IAsyncDisposable
 
     private async Task AcceptLoop()
     {
+        var failures = 0;
         while (await _gate.WaitForSlotAsync(_stopping.Token))
         {
             Socket client;
@@ -71,11 +72,15 @@ public sealed class PackTcpServer : IAsyncDisposable
                 _gate.Release();
                 if (e is SocketException socketError && !_stopping.IsCancellationRequested)
                 {
-                    _logger.LogWarning("accept failed: {Error}", socketError.Message);
+                    // EMFILE/ENFILE persist until a connection closes: back off instead of spinning on accept.
+                    if (failures++ == 0) _logger.LogWarning("accept failed: {Error}; retrying with backoff", socketError.Message);
+                    try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 << Math.Min(failures, 7))), _stopping.Token); }
+                    catch (OperationCanceledException) { break; }
                     continue;
                 }
                 break;
             }
+            failures = 0;
             var task = Serve(client);
             lock (_connections) _connections.Add(task);
             _ = task.ContinueWith(t => { lock (_connections) _connections.Remove(t); }, TaskScheduler.Default);

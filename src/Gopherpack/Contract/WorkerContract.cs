@@ -1,7 +1,17 @@
+// One definition of the worker contract, compiled into the master (Gopherpack.Core) and the worker library.
+#if GOPHERPACK_WORKER
+namespace Gopherpack.Worker.Contract;
+#else
 namespace Gopherpack;
+#endif
 
 /// <summary>Names of the worker contract (DESIGN.md, "Worker contract").</summary>
-public static class WorkerContract
+#if GOPHERPACK_WORKER
+internal
+#else
+public
+#endif
+static class WorkerContract
 {
     public const string ListenFds = "LISTEN_FDS";
     public const string ListenFdNames = "LISTEN_FDNAMES";
