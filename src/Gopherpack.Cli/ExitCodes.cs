@@ -3,9 +3,9 @@ namespace Gopherpack.Cli;
 /// <summary>The documented exit codes of the gopherpack command (DESIGN.md, "The gopherpack command").</summary>
 public static class ExitCodes
 {
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int Usage = 2;
-    public const int ReloadFailed = 3;
-    public const int NotRunning = 7;
+    public const int Ok = Control.ControlErrorTable.ExitOk;
+    public const int Failed = Control.ControlErrorTable.ExitFailed;
+    public const int Usage = Control.ControlErrorTable.ExitUsage;
+    public const int ReloadFailed = Control.ControlErrorTable.ExitReloadFailed;
+    public const int NotRunning = Control.ControlErrorTable.ExitNotRunning;
 }

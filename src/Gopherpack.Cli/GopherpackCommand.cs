@@ -50,7 +50,7 @@ public static class GopherpackCommand
         command.SetAction(async parse =>
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
-            return await MasterRunner.RunAsync(loaded, Runtime(parse), new TextMasterLog(Console.Error, loaded.Name),
+            return await MasterRunner.RunAsync(loaded, Runtime(parse), TextMasterLog.Standard(loaded.Name),
                 new MasterOptions { SelfCommand = MasterHostCommand() });
         });
         return command;
@@ -70,8 +70,11 @@ public static class GopherpackCommand
                     (m, runtimeDir) => [.. MasterHostCommand(), "run", m.ManifestPath, "--runtime-dir", runtimeDir],
                     TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), (ready, total) => progress.Show($"waiting for workers: {ready}/{total} ready"));
                 progress.Done();
-                Console.WriteLine($"pack '{status.Name}' started: master pid {status.MasterPid}, {status.Workers.Count} worker(s) ready, "
-                    + string.Join(", ", status.Listeners.Select(l => $"{l.Name} {l.Address}")));
+                var ready = status.Workers.Count(w => w.State == nameof(WorkerState.Ready));
+                var listening = status.Listeners.Count == 0 ? "no listeners" : string.Join(", ", status.Listeners.Select(l => $"{l.Name} {l.Address}"));
+                Console.WriteLine($"pack '{status.Name}' started: master pid {status.MasterPid}, {ready} worker(s) ready, {listening}");
+                foreach (var failed in status.Workers.Where(w => w.State == nameof(WorkerState.Failed)))
+                    Console.Error.WriteLine($"gopherpack: warning: slot {failed.Slot} failed: {failed.FailureReason} (fix the manifest and run 'gopherpack reload {status.Name}')");
                 return ExitCodes.Ok;
             }
             catch (ManifestException e)
@@ -105,10 +108,11 @@ public static class GopherpackCommand
     private static Command StopCommand()
     {
         var name = PackName();
-        var command = new Command("stop", "Stop a pack gracefully and wait until it is gone") { name };
+        var force = new Option<bool>("--force") { Description = "Kill the workers at once instead of letting them drain (also ends a stop already draining)" };
+        var command = new Command("stop", "Stop a pack gracefully and wait until it is gone; a second stop waits for the same drain") { name, force };
         command.SetAction(parse => Control(parse, async client =>
         {
-            await client.StopAsync(parse.GetValue(name)!);
+            await client.StopAsync(parse.GetValue(name)!, force: parse.GetValue(force));
             Console.WriteLine($"pack '{parse.GetValue(name)}' stopped");
             return ExitCodes.Ok;
         }));
@@ -163,7 +167,9 @@ public static class GopherpackCommand
         var workers = new Argument<int>("N") { Description = "The new number of workers (1-1024)" };
         workers.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 1 or > 1024) result.AddError("N must be from 1 to 1024");
+            // Reading the value of a token that is not a number throws; check the token itself.
+            if (result.Tokens.Count != 1 || !int.TryParse(result.Tokens[0].Value, out var n) || n is < 1 or > 1024)
+                result.AddError($"N must be a whole number from 1 to 1024, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
         });
         var command = new Command("scale", "Change the number of workers") { name, workers };
         command.SetAction(parse => Control(parse, async client =>
@@ -182,9 +188,15 @@ public static class GopherpackCommand
         var command = new Command("ps", "List packs and their workers") { name, json };
         command.SetAction(parse => Control(parse, async client =>
         {
-            var packs = parse.GetValue(name) is { } one ? [await client.StatusAsync(one)] : await client.AllStatusAsync();
+            if (parse.GetValue(name) is { } one)
+            {
+                Console.Write(parse.GetValue(json) ? PsView.Json([await client.StatusAsync(one)]) : PsView.Table([await client.StatusAsync(one)]));
+                return ExitCodes.Ok;
+            }
+            var (packs, problems) = await client.StatusOfEveryPackAsync();
             Console.Write(parse.GetValue(json) ? PsView.Json(packs) : PsView.Table(packs));
-            return ExitCodes.Ok;
+            foreach (var problem in problems) Console.Error.WriteLine($"gopherpack: {problem.Message}");
+            return problems.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
     }
@@ -196,6 +208,15 @@ public static class GopherpackCommand
         command.SetAction(parse =>
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
+            try
+            {
+                WorkerPlan.SlotCpus(loaded, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
+            }
+            catch (WorkerPlanException e)
+            {
+                Console.Error.WriteLine($"{loaded.ManifestPath}: {e.Message}");
+                return ExitCodes.Usage;
+            }
             Console.WriteLine($"{loaded.ManifestPath}: ok (pack '{loaded.Name}', {loaded.Listeners.Count} listener(s), workers {loaded.Workers?.ToString() ?? "auto"})");
             return ExitCodes.Ok;
         });
@@ -219,12 +240,12 @@ public static class GopherpackCommand
             Console.Error.WriteLine();
             Console.Error.WriteLine($"gopherpack: {e.Message}");
             foreach (var detail in e.Details) Console.Error.WriteLine("    " + detail);
-            return e.Code switch
-            {
-                ControlErrors.ManifestInvalid or ControlErrors.BadRequest => ExitCodes.Usage,
-                ControlErrors.ReloadFailed or ControlErrors.UpgradeFailed or ControlErrors.Busy => ExitCodes.ReloadFailed,
-                _ => ExitCodes.Failed,
-            };
+            return ControlErrorTable.For(e.Code).ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"gopherpack: {e.Message}");
+            return ExitCodes.Failed;
         }
     }
 

@@ -18,7 +18,9 @@ public static class PsView
         {
             text.AppendLine($"{pack.Name}: {pack.State}, master pid {pack.MasterPid}, generation {pack.Generation}, {string.Join(", ", pack.Listeners.Select(l => $"{l.Name} {l.Address} ({l.Mode})"))}");
             if (pack.LastReload is { } reload)
-                text.AppendLine($"  last reload: {(reload.Ok ? "ok" : "FAILED")} to generation {reload.Generation} ({reload.Strategy}, {reload.DurationMs:0} ms){(reload.Error is null ? "" : ": " + reload.Error)}");
+                text.AppendLine(reload.Ok
+                    ? $"  last reload: ok, generation {reload.Generation} serves ({reload.Strategy}, {reload.DurationMs:0} ms)"
+                    : $"  last reload: FAILED, generation {reload.Generation} still serves: {reload.Error}");
             var rows = new List<string[]> { new[] { "SLOT", "PID", "CPU", "GEN", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU-TIME", "LAST-EXIT" } };
             rows.AddRange(pack.Workers.Select(w => new[]
             {
@@ -28,6 +30,8 @@ public static class PsView
             }));
             var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
             foreach (var row in rows) text.AppendLine("  " + string.Join("  ", row.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd());
+            foreach (var down in pack.Workers.Where(w => w.Pid is null && w.FailureReason is not null))
+                text.AppendLine($"  slot {down.Slot} {down.State.ToLowerInvariant()}: {down.FailureReason}");
         }
         return text.ToString();
     }
@@ -36,7 +40,7 @@ public static class PsView
         span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{span.TotalSeconds:0}s";
 }
 
-/// <summary>The control protocol's JSON, indented for <c>ps --json</c>.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+/// <summary>The control protocol's JSON, indented for <c>ps --json</c>, with every key, null or not: scripts may rely on the schema.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = true)]
 [JsonSerializable(typeof(IReadOnlyList<PackStatus>))]
 internal sealed partial class PsJson : JsonSerializerContext;

@@ -39,6 +39,8 @@ public static class ControlErrors
     public const string ScaleFailed = "scale-failed";
     public const string Busy = "busy";
     public const string UpgradeFailed = "upgrade-failed";
+    /// <summary>Client side: the master stayed silent past the client's timeout (stopped or stuck).</summary>
+    public const string Timeout = "timeout";
 }
 
 public sealed record ControlRequest
@@ -55,6 +57,8 @@ public sealed record ControlRequest
     public string? Executable { get; init; }
     /// <summary>upgrade: seconds the new master has to get its workers ready.</summary>
     public double? Timeout { get; init; }
+    /// <summary>stop: kill the workers at once instead of letting them drain.</summary>
+    public bool Force { get; init; }
 }
 
 public sealed record ControlReply
@@ -66,6 +70,10 @@ public sealed record ControlReply
     public ReloadReport? Reload { get; init; }
     public int? Workers { get; init; }
     public UpgradeReport? Upgrade { get; init; }
+    /// <summary>A heartbeat while a long request (reload, scale, stop) runs: not the reply; the reply follows.</summary>
+    public bool? Pending { get; init; }
+
+    public static readonly ControlReply Heartbeat = new() { Pending = true };
 
     public static ControlReply Failure(string code, string message, IReadOnlyList<string>? details = null) =>
         new() { Ok = false, Error = new ControlError(code, message, details) };

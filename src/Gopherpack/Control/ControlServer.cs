@@ -14,6 +14,8 @@ public sealed class ControlServer : IAsyncDisposable
 {
     private const int SolSocket = 1, SoPeerCred = 17;
     private static readonly TimeSpan IdleClient = TimeSpan.FromSeconds(30);
+    /// <summary>While a request runs longer than this, the client gets a heartbeat line this often, so it can tell a slow reload from a stuck master.</summary>
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(2);
     private readonly Socket _socket;
     private readonly Func<ControlRequest, int, Task<ControlReply>> _handle;
     private readonly IMasterLog _log;
@@ -48,7 +50,16 @@ public sealed class ControlServer : IAsyncDisposable
         {
             Socket client;
             try { client = await _socket.AcceptAsync(_closing.Token); }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+            catch (SocketException e) when (!_closing.IsCancellationRequested)
+            {
+                // Out of fds (EMFILE) lasts until something closes: back off rather than spin or give up the socket.
+                _log.Warn("control", $"accept failed: {e.Message}; retrying in 200ms");
+                try { await Task.Delay(TimeSpan.FromMilliseconds(200), _closing.Token); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            catch (SocketException) { return; }
             var task = Serve(client);
             lock (_clients) _clients.Add(task);
             _ = task.ContinueWith(t => { lock (_clients) _clients.Remove(t); }, TaskScheduler.Default);
@@ -79,7 +90,10 @@ public sealed class ControlServer : IAsyncDisposable
                     await Send(client, ControlReply.Failure(ControlErrors.BadRequest, $"request line longer than {ControlProtocol.MaxLineBytes} bytes"));
                     return;
                 }
-                await Send(client, await Answer(line, pid));
+                var answer = Answer(line, pid);
+                while (await Task.WhenAny(answer, Task.Delay(Heartbeat)) != answer)
+                    await Send(client, ControlReply.Heartbeat);
+                await Send(client, await answer);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)

@@ -8,27 +8,50 @@ namespace Gopherpack.Control;
 /// <summary>Talks to running packs through their control sockets. Used by the CLI and the PowerShell cmdlets.</summary>
 public sealed class PackClient(RuntimeDirectory runtime)
 {
+    /// <summary>
+    /// How long the master may stay silent: a status reply, or between the heartbeats it sends while a reload,
+    /// scale or stop runs. A stopped (SIGSTOP) or stuck master is reported instead of waited for forever.
+    /// </summary>
+    public static readonly TimeSpan DefaultSilenceTimeout = TimeSpan.FromSeconds(10);
+
     public RuntimeDirectory Runtime { get; } = runtime;
+    public TimeSpan SilenceTimeout { get; init; } = DefaultSilenceTimeout;
 
     /// <summary>Names of the packs with a control socket in the runtime dir.</summary>
-    public IReadOnlyList<string> PackNames() =>
-        Directory.Exists(Runtime.Path)
-            ? Directory.GetFiles(Runtime.Path, "*.sock").Select(f => System.IO.Path.GetFileNameWithoutExtension(f)!).Order().ToList()
-            : [];
+    /// <exception cref="PackControlException">The runtime dir cannot be read (another user's).</exception>
+    public IReadOnlyList<string> PackNames()
+    {
+        try
+        {
+            return Directory.Exists(Runtime.Path)
+                ? Directory.GetFiles(Runtime.Path, "*.sock").Select(f => System.IO.Path.GetFileNameWithoutExtension(f)!).Order().ToList()
+                : [];
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new PackControlException(ControlErrors.AccessDenied, $"access denied to the runtime dir {Runtime.Path}: it belongs to another user (pass --runtime-dir, or run as its owner)");
+        }
+    }
 
     public async Task<PackStatus> StatusAsync(string pack, CancellationToken cancel = default) =>
         (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Status }, cancel)).Pack!;
 
-    /// <summary>Every running pack's status; sockets left by a killed master are skipped.</summary>
-    public async Task<IReadOnlyList<PackStatus>> AllStatusAsync(CancellationToken cancel = default)
+    /// <summary>Every running pack's status, asked in parallel; sockets left by a killed master and packs that do not answer are skipped.</summary>
+    public async Task<IReadOnlyList<PackStatus>> AllStatusAsync(CancellationToken cancel = default) =>
+        (await StatusOfEveryPackAsync(cancel)).Packs;
+
+    /// <summary>Every pack's status, asked in parallel, and why the packs that did not answer did not (one stuck pack never hides the others).</summary>
+    public async Task<(IReadOnlyList<PackStatus> Packs, IReadOnlyList<PackControlException> Problems)> StatusOfEveryPackAsync(CancellationToken cancel = default)
     {
-        var packs = new List<PackStatus>();
-        foreach (var name in PackNames())
+        var names = PackNames();
+        var asked = names.Select(async name =>
         {
-            try { packs.Add(await StatusAsync(name, cancel)); }
-            catch (PackNotRunningException) { }
-        }
-        return packs;
+            try { return (Status: (PackStatus?)await StatusAsync(name, cancel), Problem: (PackControlException?)null); }
+            catch (PackNotRunningException) { return (null, null); }
+            catch (PackControlException e) { return (null, new PackControlException(e.Code, $"pack '{name}': {e.Message}", e.Details)); }
+        }).ToList();
+        var answers = await Task.WhenAll(asked);
+        return (answers.Select(a => a.Status).OfType<PackStatus>().ToList(), answers.Select(a => a.Problem).OfType<PackControlException>().ToList());
     }
 
     /// <summary>A synchronous reload: returns when the new generation serves.</summary>
@@ -56,10 +79,11 @@ public sealed class PackClient(RuntimeDirectory runtime)
         (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Scale, Workers = workers }, cancel)).Workers ?? workers;
 
     /// <summary>Graceful stop; returns once the master process is gone and its files are removed.</summary>
-    public async Task StopAsync(string pack, CancellationToken cancel = default)
+    /// <param name="force">Kill the workers at once instead of letting them drain.</param>
+    public async Task StopAsync(string pack, CancellationToken cancel = default, bool force = false)
     {
         var masterPid = Runtime.RunningMaster(pack);
-        await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop }, cancel);
+        await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop, Force = force }, cancel);
         // A master running in this very process (Start-Pack -Wait in another runspace) is done when it has let go of its pid file.
         if (masterPid == Environment.ProcessId)
             while (Runtime.RunningMaster(pack) == masterPid) await Task.Delay(20, cancel);
@@ -95,20 +119,33 @@ public sealed class PackClient(RuntimeDirectory runtime)
         {
             throw new PackNotRunningException(pack, Runtime.Path);
         }
-        string? line;
+        ControlReply? reply;
         try
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlJson.Default.ControlRequest) + "\n"), cancel);
-            line = await ReadLineAsync(socket, cancel);
+            var lines = new LineReader(socket);
+            do
+            {
+                using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                silence.CancelAfter(SilenceTimeout);
+                string? line;
+                try { line = await lines.ReadLineAsync(silence.Token); }
+                catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+                {
+                    throw new PackControlException(ControlErrors.Timeout,
+                        $"pack '{pack}' did not answer '{request.Command}' within {SilenceTimeout.TotalSeconds:0} s: its master (pid {Runtime.RunningMaster(pack)?.ToString() ?? "unknown"}) is stopped or stuck");
+                }
+                if (line is null) throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
+                reply = JsonSerializer.Deserialize(line, ControlJson.Default.ControlReply)
+                    ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
+            }
+            while (reply.Pending == true);
         }
         catch (SocketException e)
         {
             // The master went away between accepting and answering (it was exiting).
             throw new PackNotRunningException(pack, Runtime.Path, $"the master closed the connection: {e.Message}");
         }
-        if (line is null) throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
-        var reply = JsonSerializer.Deserialize(line, ControlJson.Default.ControlReply)
-            ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
         if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);
         return reply;
     }
@@ -131,17 +168,30 @@ public sealed class PackClient(RuntimeDirectory runtime)
         }
     }
 
-    private static async Task<string?> ReadLineAsync(Socket socket, CancellationToken cancel)
+    /// <summary>Reply lines from the socket (heartbeats, then the reply); keeps what follows a newline for the next line.</summary>
+    private sealed class LineReader(Socket socket)
     {
-        var received = new MemoryStream();
-        var buffer = new byte[8192];
-        while (true)
+        private readonly MemoryStream _pending = new();
+        private readonly byte[] _buffer = new byte[8192];
+
+        public async Task<string?> ReadLineAsync(CancellationToken cancel)
         {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel);
-            if (read == 0) return received.Length == 0 ? null : Encoding.UTF8.GetString(received.ToArray());
-            var newline = Array.IndexOf(buffer, (byte)'\n', 0, read);
-            received.Write(buffer, 0, newline >= 0 ? newline : read);
-            if (newline >= 0) return Encoding.UTF8.GetString(received.ToArray());
+            while (true)
+            {
+                var buffered = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
+                var newline = buffered.IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = Encoding.UTF8.GetString(buffered[..newline]);
+                    var rest = buffered[(newline + 1)..].ToArray();
+                    _pending.SetLength(0);
+                    _pending.Write(rest);
+                    return line;
+                }
+                var read = await socket.ReceiveAsync(_buffer, SocketFlags.None, cancel);
+                if (read == 0) return _pending.Length == 0 ? null : Encoding.UTF8.GetString(_pending.ToArray());
+                _pending.Write(_buffer, 0, read);
+            }
         }
     }
 }

@@ -77,7 +77,7 @@ public sealed class PackStarter(RuntimeDirectory runtime)
     /// </summary>
     private static int SpawnMaster(string logPath, IReadOnlyList<string> argv)
     {
-        using var log = File.OpenHandle(logPath, FileMode.Append, FileAccess.Write);
+        using var log = AppendFile.Open(logPath);
         var logFd = (int)log.DangerousGetHandle();
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToList();
         try

@@ -2,11 +2,13 @@ using System.Text;
 
 namespace Gopherpack.Linux;
 
-/// <summary>File type checks .NET does not offer (is this path a socket?), through statx, whose layout is the same on every architecture.</summary>
+/// <summary>File type checks .NET does not offer (is this path a socket? what is fd 2?), through statx, whose layout is the same on every architecture.</summary>
 internal static unsafe class FileType
 {
-    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, StatxType = 1, StatxSize = 256;
-    private const int ModeOffset = 28, IfMt = 0xF000, IfSock = 0xC000;
+    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000, StatxSize = 256;
+    private const uint StatxType = 1, StatxIno = 0x100, StatxFileSize = 0x200;
+    private const int ModeOffset = 28, InoOffset = 32, SizeOffset = 40, DevMajorOffset = 136, DevMinorOffset = 140;
+    public const int IfMt = 0xF000, IfSock = 0xC000, IfReg = 0x8000, IfChr = 0x2000, IfFifo = 0x1000;
 
     public static bool IsSocket(string path)
     {
@@ -19,4 +21,23 @@ internal static unsafe class FileType
         var mode = *(ushort*)(buffer + ModeOffset);
         return (mode & IfMt) == IfSock;
     }
+
+    /// <summary>What an open fd is: its type bits, identity (device and inode) and size; null if the fd is not open.</summary>
+    public static FdInfo? Of(int fd)
+    {
+        var buffer = stackalloc byte[StatxSize];
+        byte empty = 0;
+        if (Libc.statx(fd, &empty, AtEmptyPath, StatxType | StatxIno | StatxFileSize, buffer) != 0) return null;
+        return new FdInfo(
+            *(ushort*)(buffer + ModeOffset) & IfMt,
+            ((ulong)*(uint*)(buffer + DevMajorOffset) << 32) | *(uint*)(buffer + DevMinorOffset),
+            *(ulong*)(buffer + InoOffset),
+            *(long*)(buffer + SizeOffset));
+    }
+}
+
+/// <param name="Type">The S_IFMT bits of the mode (<see cref="FileType.IfReg"/>, ...).</param>
+internal readonly record struct FdInfo(int Type, ulong Device, ulong Inode, long Size)
+{
+    public bool SameFileAs(FdInfo other) => Device == other.Device && Inode == other.Inode;
 }

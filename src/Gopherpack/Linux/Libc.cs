@@ -6,7 +6,10 @@ namespace Gopherpack.Linux;
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
-    public const int ECHILD = 10, EINTR = 4, ESRCH = 3;
+    public const int ECHILD = 10, EINTR = 4, ESRCH = 3, EBADF = 9, EAGAIN = 11;
+    public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
+    public const int O_CREAT = 0x40, O_APPEND = 0x400;
+    public const short POLLOUT = 4;
     public const int WNOHANG = 1;
     public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
     public const int RLIMIT_NOFILE = 7;
@@ -36,11 +39,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int waitpid(int pid, out int status, int options);
     [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int dup3(int fd, int newFd, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int open(byte* path, int flags, int mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int poll(PollFd* fds, nint count, int timeoutMs);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, int* value, int* length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getrlimit(int resource, out RLimit limit);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setrlimit(int resource, in RLimit limit);
     [LibraryImport(Lib)] public static partial uint geteuid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd { public int Fd; public short Events; public short Revents; }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit { public ulong Current; public ulong Max; }

@@ -6,6 +6,12 @@ namespace Gopherpack.Manifest;
 /// <summary>Durations as written in manifests: <c>100ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, <c>1m30s</c>, <c>0</c>.</summary>
 public static partial class Duration
 {
+    /// <summary>The longest duration a manifest may give: timers (Task.Delay, Timer) take at most about 24.8 days.</summary>
+    public static readonly TimeSpan Max = TimeSpan.FromHours(24 * 24);
+    public const string MaxText = "576h (24 days)";
+    /// <summary>The longest delay Task.Delay accepts.</summary>
+    public static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+
     [GeneratedRegex(@"\G(\d+(?:\.\d+)?)(ms|s|m|h)")]
     private static partial Regex Part();
 

@@ -18,12 +18,15 @@ public static partial class ManifestLoader
     [GeneratedRegex("^0?[0-7]{3}$")] private static partial Regex OctalMode();
 
     /// <exception cref="ManifestException">The file is missing, unreadable or invalid.</exception>
+    public const string NotFound = "manifest file not found";
+
     public static PackManifest Load(string path)
     {
         var fullPath = Path.GetFullPath(path);
         string text;
         try
         {
+            if (Directory.Exists(fullPath)) throw Single(fullPath, "is a directory, not a manifest file");
             var info = new FileInfo(fullPath);
             if (info.Exists && info.Length > MaxManifestBytes)
                 throw Single(fullPath, $"manifest is larger than {MaxManifestBytes / 1024} KiB");
@@ -31,7 +34,7 @@ public static partial class ManifestLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Single(fullPath, e is FileNotFoundException or DirectoryNotFoundException ? "manifest file not found" : $"cannot read manifest: {e.Message}");
+            throw Single(fullPath, e is FileNotFoundException or DirectoryNotFoundException ? NotFound : $"cannot read manifest: {e.Message}");
         }
         return Parse(text, fullPath);
     }
@@ -192,9 +195,10 @@ public static partial class ManifestLoader
             {
                 WatchdogTimeout = Get(e, "timeout", n => r.Duration(n, "watchdog.timeout", true)) ?? m.WatchdogTimeout,
             });
-            manifest = Section(top, "logs", manifest, ["workers"], (m, e) => m with
+            manifest = Section(top, "logs", manifest, ["workers", "maxSize"], (m, e) => m with
             {
                 WorkerLogs = Get(e, "workers", n => r.Enum(n, "logs.workers", ("inherit", WorkerLogMode.Inherit), ("prefix", WorkerLogMode.Prefix))) ?? m.WorkerLogs,
+                LogMaxBytes = Get(e, "maxSize", n => r.Size(n, "logs.maxSize", 64 * 1024)) ?? m.LogMaxBytes,
             });
             return manifest;
         }
@@ -310,6 +314,12 @@ public static partial class ManifestLoader
             return new CpuSelection(CpuSelectionKind.List, cpus);
         }
 
+        /// <summary>0.0.0.0:P and 127.0.0.1:P (same family, same port, one a wildcard): with SO_REUSEADDR both bind, and the more specific one steals that address's connections.</summary>
+        private static bool Overlap(ListenerAddress a, ListenerAddress b) =>
+            a.Tcp is { } x && b.Tcp is { } y && x.Port != 0 && x.Port == y.Port && x.AddressFamily == y.AddressFamily && !x.Address.Equals(y.Address)
+            && (x.Address.Equals(System.Net.IPAddress.Any) || y.Address.Equals(System.Net.IPAddress.Any)
+                || x.Address.Equals(System.Net.IPAddress.IPv6Any) || y.Address.Equals(System.Net.IPAddress.IPv6Any));
+
         private List<ListenerSpec> Listeners(YamlNode node)
         {
             var items = r.Sequence(node, "listeners");
@@ -321,6 +331,8 @@ public static partial class ManifestLoader
                 if (listener is null) continue;
                 if (listeners.Any(l => l.Name == listener.Name)) r.Error(item, $"listener name '{listener.Name}' is used twice");
                 else if (listeners.Any(l => l.Address == listener.Address && listener.Address.Tcp?.Port != 0)) r.Error(item, $"address '{listener.Address}' is used by two listeners");
+                else if (listeners.FirstOrDefault(l => Overlap(l.Address, listener.Address)) is { } other)
+                    r.Error(item, $"address '{listener.Address}' overlaps '{other.Address}' of listener '{other.Name}': a wildcard address already takes that port");
                 else listeners.Add(listener);
             }
             return listeners;

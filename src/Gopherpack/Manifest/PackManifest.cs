@@ -23,6 +23,8 @@ public sealed record PackManifest
     /// <summary>Zero disables the watchdog.</summary>
     public TimeSpan WatchdogTimeout { get; init; } = TimeSpan.Zero;
     public WorkerLogMode WorkerLogs { get; init; } = WorkerLogMode.Inherit;
+    /// <summary>logs.maxSize: the master's log file (under <c>gopherpack start</c>) is rotated to NAME.log.1 past this size.</summary>
+    public long LogMaxBytes { get; init; } = 64L * 1024 * 1024;
 }
 
 public enum ListenerMode { Shared, ReusePort }

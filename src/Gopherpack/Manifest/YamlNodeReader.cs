@@ -70,8 +70,29 @@ internal sealed class YamlNodeReader(string file)
     {
         var text = Scalar(node, key);
         if (text is null) return null;
-        if (Manifest.Duration.TryParse(text, out var value) && (allowZero || value > TimeSpan.Zero)) return value;
+        if (Manifest.Duration.TryParse(text, out var value) && (allowZero || value > TimeSpan.Zero))
+        {
+            if (value <= Manifest.Duration.Max) return value;
+            Error(node, $"'{key}' must be at most {Manifest.Duration.MaxText} (the longest the master's timers accept), not '{text}'");
+            return null;
+        }
         Error(node, $"'{key}' must be a duration like 100ms, 30s, 2m or 1h{(allowZero ? "" : " greater than zero")}, not '{text}'");
+        return null;
+    }
+
+    /// <summary>A size: <c>1048576</c>, <c>512KiB</c>, <c>64MiB</c>, <c>1GiB</c> (K/M/G and KB/MB/GB mean the same powers of 1024).</summary>
+    public long? Size(YamlNode node, string key, long minimum)
+    {
+        var text = Scalar(node, key);
+        if (text is null) return null;
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"^(\d{1,12})\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (match.Success)
+        {
+            var unit = match.Groups[2].Value.ToUpperInvariant();
+            var value = long.Parse(match.Groups[1].Value) * (unit.Length == 0 ? 1 : unit[0] switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 });
+            if (value >= minimum) return value;
+        }
+        Error(node, $"'{key}' must be a size like 64MiB or 512KiB, at least {minimum / 1024} KiB, not '{text}'");
         return null;
     }
 

@@ -1,17 +1,21 @@
 using Gopherpack.Control;
 using Gopherpack.Linux;
+using Gopherpack.Logging;
 using Gopherpack.Manifest;
 
 namespace Gopherpack.Master;
 
-/// <summary>Turns control requests into events on the master's loop and their outcomes into replies.</summary>
+/// <summary>
+/// Turns control requests (and SIGHUP) into events on the master's loop and their outcomes into replies.
+/// What it needs of the supervisor's state it asks the loop for.
+/// </summary>
 public sealed class ControlDispatcher(MasterHost host)
 {
     public async Task<ControlReply> HandleAsync(ControlRequest request, int clientPid) => request.Command switch
     {
         ControlCommands.Status => new ControlReply { Ok = true, Pack = await host.OnLoop(host.Status) },
         ControlCommands.Reload => await Reload(request.Manifest, request.Strategy, $"client pid {clientPid}"),
-        ControlCommands.Stop => await Stop($"stop requested (client pid {clientPid})"),
+        ControlCommands.Stop => await Stop($"stop requested (client pid {clientPid}{(request.Force ? ", --force" : "")})", request.Force),
         ControlCommands.Scale => await Scale(request.Workers),
         ControlCommands.Upgrade => await Upgrade(request.Executable, request.Timeout, $"client pid {clientPid}"),
         _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale, upgrade)"),
@@ -22,7 +26,7 @@ public sealed class ControlDispatcher(MasterHost host)
     {
         if (timeoutSeconds is { } seconds && seconds is not (> 0 and <= 86400))
             return ControlReply.Failure(ControlErrors.BadRequest, "upgrade 'timeout' must be from 1 to 86400 seconds");
-        var current = host.Supervisor.Manifest;
+        var current = await host.OnLoop(() => host.Supervisor.Manifest);
         // The new master re-reads the manifest: an invalid one would only make it fail later.
         try
         {
@@ -60,7 +64,9 @@ public sealed class ControlDispatcher(MasterHost host)
 
     private async Task<ControlReply> ReloadOnce(string? manifestPath, string? strategyText, string requestedBy)
     {
-        var path = manifestPath ?? host.Supervisor.Manifest.ManifestPath;
+        var currentManifest = await host.OnLoop(() => host.Supervisor.Manifest);
+        var current = currentManifest.ManifestPath;
+        var path = manifestPath ?? current;
         if (!Path.IsPathFullyQualified(path))
             return ControlReply.Failure(ControlErrors.BadRequest, $"manifest path '{path}' must be absolute");
         ReloadStrategy? strategy = null;
@@ -70,6 +76,8 @@ public sealed class ControlDispatcher(MasterHost host)
                 return ControlReply.Failure(ControlErrors.BadRequest, $"strategy '{strategyText}' must be surge or rolling");
             strategy = parsed;
         }
+        if (manifestPath is null) host.Log.Info("reload", $"requested ({requestedBy}): re-reading {path}");
+        else if (manifestPath != current) host.Log.Info("reload", $"requested ({requestedBy}) from {path}; if it succeeds, SIGHUP and plain reloads use this manifest from now on");
 
         PackManifest manifest;
         IReadOnlyList<int?> cpus;
@@ -80,21 +88,25 @@ public sealed class ControlDispatcher(MasterHost host)
         }
         catch (ManifestException e)
         {
-            host.Log.Write(Logging.LogLevel.Error, "reload", $"refused ({requestedBy}): the manifest is invalid; nothing changed");
-            return ControlReply.Failure(ControlErrors.ManifestInvalid, $"{path}: the manifest is invalid; nothing changed", e.Errors.Select(x => x.ToString()).ToList());
+            var details = e.Errors.Select(x => x.ToString()).ToList();
+            var missing = e.Errors.Count == 1 && e.Errors[0].Message == ManifestLoader.NotFound;
+            var summary = missing ? $"{path}: the manifest file is missing; nothing changed" : $"{path}: the manifest is invalid; nothing changed";
+            Reject(summary, details, requestedBy, strategy);
+            return ControlReply.Failure(ControlErrors.ManifestInvalid, summary, details);
         }
         catch (WorkerPlanException e)
         {
+            Reject($"{path}: {e.Message}; nothing changed", [], requestedBy, strategy);
             return ControlReply.Failure(ControlErrors.ManifestInvalid, e.Message);
         }
-        if (manifest.Name != host.Supervisor.Manifest.Name)
+        if (manifest.Name != currentManifest.Name)
         {
-            var problem = $"{path}: the manifest names pack '{manifest.Name}', this pack is '{host.Supervisor.Manifest.Name}'; nothing changed";
-            host.Log.Write(Logging.LogLevel.Error, "reload", $"refused ({requestedBy}): {problem}");
+            var problem = $"{path}: the manifest names pack '{manifest.Name}', this pack is '{currentManifest.Name}'; nothing changed";
+            Reject(problem, [], requestedBy, strategy);
             return ControlReply.Failure(ControlErrors.ManifestInvalid, problem);
         }
         var done = new TaskCompletionSource<ReloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Post(new ReloadRequested(manifest, cpus, strategy ?? manifest.ReloadStrategy, done.SetResult));
+        host.Post(new ReloadRequested(manifest, cpus, strategy ?? manifest.ReloadStrategy, result => done.TrySetResult(result)));
         var result = await done.Task;
         var report = PackStatusBuilder.Report(result);
         return result.Ok
@@ -102,10 +114,17 @@ public sealed class ControlDispatcher(MasterHost host)
             : ControlReply.Failure(result.Refused ? ControlErrors.Busy : ControlErrors.ReloadFailed, result.Error ?? "reload failed", result.Output) with { Reload = report };
     }
 
-    private async Task<ControlReply> Stop(string reason)
+    /// <summary>A reload refused before it began is logged with every problem and becomes the last reload (ps shows it).</summary>
+    private void Reject(string summary, IReadOnlyList<string> details, string requestedBy, ReloadStrategy? strategy)
+    {
+        var why = $"refused ({requestedBy}): {summary}" + string.Concat(details.Select(d => Environment.NewLine + "    " + d));
+        host.Post(new ReloadRejected(new ReloadResult(false, 0, strategy ?? ReloadStrategy.Surge, TimeSpan.Zero, summary, Output: details), why));
+    }
+
+    private async Task<ControlReply> Stop(string reason, bool force)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Post(new StopRequested(reason, done.SetResult));
+        host.Post(new StopRequested(reason, () => done.TrySetResult(), force ? StopMode.KillNow : StopMode.Graceful));
         await done.Task;
         return new ControlReply { Ok = true };
     }
@@ -116,14 +135,15 @@ public sealed class ControlDispatcher(MasterHost host)
         IReadOnlyList<int?> cpus;
         try
         {
-            cpus = WorkerPlan.SlotCpus(host.Supervisor.Manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            var manifest = await host.OnLoop(() => host.Supervisor.Manifest);
+            cpus = WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
         }
         catch (WorkerPlanException e)
         {
             return ControlReply.Failure(ControlErrors.ScaleFailed, e.Message);
         }
         var done = new TaskCompletionSource<ScaleResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Post(new ScaleRequested(cpus, done.SetResult));
+        host.Post(new ScaleRequested(cpus, result => done.TrySetResult(result)));
         var result = await done.Task;
         return result.Ok
             ? new ControlReply { Ok = true, Workers = result.Workers }

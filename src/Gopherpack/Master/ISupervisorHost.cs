@@ -21,8 +21,9 @@ public interface ISupervisorHost
     /// <summary>The worker has been reaped: release its notify socket and output pipes.</summary>
     void ReleaseWorker(long workerId);
 
-    /// <summary>The last lines the worker wrote, for failure messages.</summary>
-    IReadOnlyList<string> RecentOutput(long workerId);
+    /// <summary>One CPU (or null) per slot for <paramref name="workers"/> workers of <paramref name="manifest"/>.</summary>
+    /// <exception cref="WorkerPlanException">The manifest's CPUs cannot be had here.</exception>
+    IReadOnlyList<int?> PlanSlots(Manifest.PackManifest manifest, int workers);
 
     /// <summary>Binds the listeners of a reload's new generation (reusing unchanged ones) and prepares its launcher.</summary>
     /// <returns>Null when ready, else why not (e.g. a new port in use).</returns>

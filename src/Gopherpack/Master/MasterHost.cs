@@ -4,6 +4,7 @@ using Gopherpack.Linux;
 using Gopherpack.Logging;
 using Gopherpack.Manifest;
 using Gopherpack.Master.Upgrade;
+using Gopherpack.Output;
 using Gopherpack.Runtime;
 
 namespace Gopherpack.Master;
@@ -26,7 +27,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private readonly UnixPipe _lifeline;
     private readonly PosixSpawner _spawner = new();
     private readonly string _notifyDirectory;
-    private readonly Dictionary<long, WorkerResources> _resources = [];
+    private readonly WorkerIo _io;
+    /// <summary>Worker ids by pid, for the workers not yet reported exited.</summary>
+    private readonly Dictionary<int, long> _workerOfPid = [];
+    /// <summary>Reaped workers whose exit is being reported (after their last output lines): never signalled again, their pid may be reused.</summary>
+    private readonly HashSet<int> _exiting = [];
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly Supervisor _supervisor;
     private int? _exitCode;
@@ -37,7 +42,6 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>False while a new master has not taken over yet, and after this master handed over: the pid file, control socket and unix listener files are another master's.</summary>
     private bool _ownsRuntimeFiles;
 
-    private sealed record WorkerResources(NotifyEndpoint Notify, WorkerOutput Stdout, WorkerOutput Stderr, RecentLines Recent);
     private sealed record ReapRequested;
     private sealed record LoopCall(Action Run);
 
@@ -50,6 +54,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         // One folder per master: during an upgrade two masters' workers have notify sockets side by side.
         _notifyDirectory = Path.Combine(runtime.NotifyDirectory(manifest.Name), Environment.ProcessId.ToString());
         Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _io = new WorkerIo(_notifyDirectory, MasterOutput.Standard, (id, message) => Post(new WorkerNotified(id, message)));
         _lifeline = new UnixPipe();
         var launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
         var generation = options.Handover is { } handover ? handover.Generation + 1 : 1;
@@ -90,7 +95,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                Post(new StopRequested($"{context.Signal} received"));
+                Post(new StopRequested($"{context.Signal} received", Mode: context.Signal == PosixSignal.SIGQUIT ? StopMode.KillIfStopping : StopMode.Graceful));
             }));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
         var dispatcher = new ControlDispatcher(this);
@@ -108,7 +113,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                _ = dispatcher.Scale(_supervisor.Slots.Count + step);
+                Post(new ScaleStepRequested(step, context.Signal.ToString()));
             }));
         using var sweep = new Timer(_ => Post(new ReapRequested()), null, ReapSweep, ReapSweep);
         // A new master binds its control socket beside the old one's and renames it into place when it takes over: no moment without one.
@@ -122,16 +127,29 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             while (_exitCode is null && _events.Reader.TryRead(out var e))
             {
-                switch (e)
+                try
                 {
-                    case ReapRequested: ReapExited(); break;
-                    case LoopCall call: call.Run(); break;
-                    case StopRequested stop:
-                        _upgrade.Abort("the pack is stopping");
-                        if (_supervisor.State is not (PackState.Stopping or PackState.Stopped)) Notifier.Stopping($"stopping: {stop.Reason}");
-                        _supervisor.Handle(stop);
-                        break;
-                    default: _supervisor.Handle((SupervisorEvent)e); break;
+                    switch (e)
+                    {
+                        case ReapRequested: ReapExited(); break;
+                        case LoopCall call: call.Run(); break;
+                        case StopRequested stop:
+                            _upgrade.Abort("the pack is stopping");
+                            if (_supervisor.State is not (PackState.Stopping or PackState.Stopped)) Notifier.Stopping($"stopping: {stop.Reason}");
+                            _supervisor.Handle(stop);
+                            break;
+                        case WorkerExited exited:
+                            _exiting.Remove(exited.Pid);
+                            _workerOfPid.Remove(exited.Pid);
+                            _supervisor.Handle(exited);
+                            break;
+                        default: _supervisor.Handle((SupervisorEvent)e); break;
+                    }
+                }
+                catch (Exception failure)
+                {
+                    // The supervisor contains its own failures; this is the last net for the host's part.
+                    Log.Error("internal", $"handling {e.GetType().Name} failed; the master carries on: {failure}");
                 }
             }
         }
@@ -160,66 +178,58 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public void Post(SupervisorEvent e) => _events.Writer.TryWrite(e);
     private void Post(ReapRequested e) => _events.Writer.TryWrite(e);
 
+    /// <summary>Reaps exited workers; each exit reaches the supervisor once its last output lines are read, without blocking the loop.</summary>
     private void ReapExited()
     {
         Processes.TryReap(_janitor);
-        foreach (var pid in _supervisor.LivePids.ToList())
-            if (Processes.TryReap(pid) is { } status) _supervisor.Handle(new WorkerExited(pid, status));
+        foreach (var (pid, workerId) in _workerOfPid.ToList())
+        {
+            if (_exiting.Contains(pid) || Processes.TryReap(pid) is not { } status) continue;
+            _exiting.Add(pid);
+            _ = ReportExit(pid, workerId, status);
+        }
         _upgrade.Reap();
         if (_orphans is not null)
         {
-            var own = new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { _janitor };
+            var own = new HashSet<int>(_workerOfPid.Keys.Concat(_upgrade.Children)) { _janitor };
             foreach (var orphan in _orphans.Reap(own)) Log.Info("reap", $"reaped orphan pid {orphan}");
         }
     }
 
+    private async Task ReportExit(int pid, long workerId, ExitStatus status)
+    {
+        IReadOnlyList<string> lines;
+        try { lines = await _io.LastLinesAsync(workerId); }
+        catch (Exception) { lines = []; }
+        Post(new WorkerExited(pid, status, lines));
+    }
+
     public int StartWorker(WorkerLaunch launch)
     {
-        var notifyPath = Path.Combine(_notifyDirectory, $"w{launch.WorkerId}");
-        var notify = new NotifyEndpoint(notifyPath, message => Post(new WorkerNotified(launch.WorkerId, message)));
-        var stdout = new UnixPipe();
-        var stderr = new UnixPipe();
-        int pid;
-        try
-        {
-            pid = _spawner.Spawn(_generations[launch.Generation].Launcher.Build(launch, notifyPath, stdout.WriteFd, stderr.WriteFd));
-        }
-        catch (Exception e)
-        {
-            notify.Dispose();
-            stdout.Dispose();
-            stderr.Dispose();
-            throw e as SpawnException ?? new SpawnException(e.Message);
-        }
-        stdout.CloseWrite();
-        stderr.CloseWrite();
-        var prefix = _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null;
-        var recent = new RecentLines();
-        _resources[launch.WorkerId] = new WorkerResources(
-            notify,
-            new WorkerOutput(stdout.TakeReader(), Console.Out, prefix, recent),
-            new WorkerOutput(stderr.TakeReader(), Console.Error, prefix, recent),
-            recent);
+        var launcher = _generations[launch.Generation].Launcher;
+        var pid = _io.Start(launch.WorkerId,
+            pid => _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null,
+            (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)));
+        _workerOfPid[pid] = launch.WorkerId;
         return pid;
     }
 
-    public void Signal(int pid, int signal) => Processes.SignalGroup(pid, signal);
+    public void Signal(int pid, int signal)
+    {
+        if (!_exiting.Contains(pid)) Processes.SignalGroup(pid, signal);
+    }
 
-    public void After(TimeSpan delay, SupervisorEvent e) =>
+    public void After(TimeSpan delay, SupervisorEvent e)
+    {
+        // Task.Delay takes at most uint.MaxValue - 1 ms (about 49.7 days); the manifest bounds durations well below.
+        if (delay > Duration.MaxTimer) delay = Duration.MaxTimer;
         _ = Task.Delay(delay).ContinueWith(_ => Post(e), TaskScheduler.Default);
-
-    public IReadOnlyList<string> RecentOutput(long workerId)
-    {
-        if (!_resources.TryGetValue(workerId, out var resources)) return [];
-        // The pipes reach EOF just after the exit; give the pumps a moment to read the last lines.
-        Task.WhenAll(resources.Stdout.Completion, resources.Stderr.Completion).Wait(TimeSpan.FromMilliseconds(200));
-        return resources.Recent.ToList();
     }
 
-    public void ReleaseWorker(long workerId)
-    {
-        if (_resources.Remove(workerId, out var resources)) resources.Notify.Dispose();
-    }
+    public void ReleaseWorker(long workerId) => _io.Release(workerId);
+
+    public IReadOnlyList<int?> PlanSlots(PackManifest manifest, int workers) =>
+        WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
 
     public void PackReady(TimeSpan elapsed)
     {
@@ -268,7 +278,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             _generations[generation] = (listeners, new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables()));
             return null;
         }
-        catch (ListenerException e)
+        catch (Exception e) when (e is ListenerException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
             return e.Message;
         }
@@ -306,8 +316,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         // The pid file goes first: the janitor acts only while it still names this master.
         if (_ownsRuntimeFiles) try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }
         foreach (var registration in _signals) registration.Dispose();
-        foreach (var resources in _resources.Values) resources.Notify.Dispose();
-        _resources.Clear();
+        _io.ReleaseAll();
         foreach (var (listeners, _) in _generations.Values)
         {
             if (_ownsRuntimeFiles) listeners.Dispose();

@@ -13,7 +13,20 @@ public static class MasterRunner
 
     public static async Task<int> RunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions? options = null)
     {
-        options ??= new MasterOptions();
+        try
+        {
+            return await SetUpAndRunAsync(manifest, runtime, log, options ?? new MasterOptions());
+        }
+        finally
+        {
+            // The last lines (why the master exits) must not be lost in the output queue.
+            Output.MasterOutput.Standard.Flush(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    private static async Task<int> SetUpAndRunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions options)
+    {
+        Output.MasterOutput.Standard.BoundLogFile(manifest.LogMaxBytes);
         UpgradeHandover? handover;
         IReadOnlyList<InheritedListener> inherited;
         try
@@ -37,6 +50,10 @@ public static class MasterRunner
         {
             return Fail(e.Message);
         }
+        // Notify sockets are <runtime>/<name>.notify/<master pid>/w<worker id>: all must fit a unix socket path.
+        var longest = Path.Combine(runtime.NotifyDirectory(manifest.Name), "4194304", "w" + long.MaxValue);
+        if (System.Text.Encoding.UTF8.GetByteCount(longest) > WorkerIo.MaxSocketPath)
+            return Fail($"the runtime dir {runtime.Path} is too long: the workers' notify sockets ({longest}) would exceed the {WorkerIo.MaxSocketPath}-byte limit of unix socket paths; use a shorter --runtime-dir");
         if (running is { } pid && pid != handover?.From)
         {
             return Fail($"pack '{manifest.Name}' is already running (master pid {pid}, {runtime.PidFile(manifest.Name)})");
@@ -53,7 +70,7 @@ public static class MasterRunner
                 log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");
         }
-        catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException)
+        catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
             return Fail(e.Message);
         }

@@ -18,6 +18,10 @@ public sealed class Supervisor
     private readonly List<Action> _stopWaiters = [];
     private ReloadOperation? _reload;
     private (HashSet<long> Workers, Action<ScaleResult> Respond)? _scale;
+    /// <summary>SIGTTIN/SIGTTOU steps that arrived while a scale ran; applied when it ends.</summary>
+    private int _queuedScaleSteps;
+    /// <summary>The worker count set by the last scale, kept across reloads whose manifest does not change <c>workers</c>.</summary>
+    private int? _scaledWorkers;
     private long _nextWorkerId = 1;
     private long _nextAttempt = 1;
     private int _nextGeneration = 2;
@@ -53,13 +57,29 @@ public sealed class Supervisor
     public IReadOnlyCollection<int> LivePids => _byPid.Keys;
     private IMasterLog Log => _host.Log;
 
+    /// <summary>
+    /// Handles one event. A failure while handling it is contained: it is logged with its stack, the
+    /// operation in progress (reload, scale) fails with the reason, and the pack carries on.
+    /// </summary>
     public void Handle(SupervisorEvent e)
+    {
+        try
+        {
+            Dispatch(e);
+        }
+        catch (Exception failure)
+        {
+            Contain(e, failure);
+        }
+    }
+
+    private void Dispatch(SupervisorEvent e)
     {
         switch (e)
         {
             case StartRequested: Start(); break;
-            case StopRequested stop: Stop(stop.Reason, stop.Done); break;
-            case WorkerExited exited: OnExited(exited.Pid, exited.Status); break;
+            case StopRequested stop: Stop(stop.Reason, stop.Done, stop.Mode); break;
+            case WorkerExited exited: OnExited(exited.Pid, exited.Status, exited.Output ?? []); break;
             case WorkerNotified notified: OnNotified(notified.WorkerId, notified.Message); break;
             case ReadyDeadline deadline: OnReadyDeadline(deadline.WorkerId); break;
             case ReadyDelayElapsed delay: OnReadyDelay(delay.WorkerId); break;
@@ -68,7 +88,52 @@ public sealed class Supervisor
             case WatchdogCheck check: OnWatchdogCheck(check.WorkerId); break;
             case ReloadRequested reload: BeginReload(reload); break;
             case ScaleRequested scale: Scale(scale.SlotCpus, scale.Respond); break;
+            case ScaleStepRequested step: ScaleStep(step.Step, step.Source); break;
+            case ReloadRejected rejected: OnReloadRejected(rejected.Result, rejected.Why); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown supervisor event");
+        }
+    }
+
+    private void Contain(SupervisorEvent e, Exception failure)
+    {
+        var what = $"internal error while handling {e.GetType().Name}: {failure.GetType().Name}: {failure.Message}";
+        Log.Error("internal", $"{what}; the master carries on{Environment.NewLine}{failure}");
+        try
+        {
+            var answered = false;
+            if (_reload is { } reload)
+            {
+                answered = e is ReloadRequested r && r.Respond == reload.Respond;
+                FailReload(reload, what, null, []);
+            }
+            if (_scale is { } scale)
+            {
+                answered |= e is ScaleRequested r && r.Respond == scale.Respond;
+                _scale = null;
+                scale.Respond(new ScaleResult(false, _slots.Count, what));
+            }
+            // A request that failed before it became an operation still gets its answer.
+            switch (e)
+            {
+                case ReloadRequested request when !answered: request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, what)); break;
+                case ScaleRequested request when !answered: request.Respond(new ScaleResult(false, _slots.Count, what)); break;
+                case StopRequested stop:
+                    // Stopping gracefully failed: make sure nothing outlives the master.
+                    foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
+                    Finish(1, what);
+                    stop.Done?.Invoke();
+                    break;
+                case StartRequested when _byPid.Count == 0:
+                    Finish(1, "the pack could not start: " + what);
+                    break;
+            }
+        }
+        catch (Exception second)
+        {
+            Log.Error("internal", $"containing the failure failed too ({second.Message}); stopping the pack{Environment.NewLine}{second}");
+            foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
+            State = PackState.Stopped;
+            _host.Exit(1);
         }
     }
 
@@ -114,7 +179,7 @@ public sealed class Supervisor
             StopTimeout = manifest.Stop.Timeout,
             WatchdogTimeout = manifest.WatchdogTimeout,
         };
-        slot.Worker = worker;
+        slot.Occupy(worker);
         _byPid[pid] = worker;
         _byId[id] = worker;
         Log.Info("spawn", $"worker started (generation {slot.Generation}{(slot.Cpu is { } cpu ? $", cpu {cpu}" : "")})", slot.Index, pid);
@@ -135,13 +200,22 @@ public sealed class Supervisor
 
         if (_reload is { } reload && reload.Owns(worker)) ReloadProgress(reload);
         else if (_scale is { } scale && scale.Workers.Contains(worker.Id)) ScaleProgress();
-        else if (State == PackState.Starting && _slots.All(s => s.Worker?.State == WorkerState.Ready))
-        {
-            State = PackState.Running;
-            var elapsed = now - _startedAt;
-            Log.Info("pack-ready", $"all {_slots.Count} worker(s) ready in {Duration.Format(elapsed)}");
-            _host.PackReady(elapsed);
-        }
+        else CheckStarted();
+    }
+
+    /// <summary>
+    /// Start is over once every slot is ready or has failed (at least one ready): a slot that crash-loops at
+    /// start must not hold the pack in Starting, where reload and scale (the ways to fix it) are refused.
+    /// </summary>
+    private void CheckStarted()
+    {
+        if (State != PackState.Starting || !_slots.All(s => s.Failed || s.Worker?.State == WorkerState.Ready) || _slots.All(s => s.Failed)) return;
+        State = PackState.Running;
+        var elapsed = _host.Now - _startedAt;
+        var failed = _slots.Where(s => s.Failed).Select(s => s.Index).ToList();
+        if (failed.Count == 0) Log.Info("pack-ready", $"all {_slots.Count} worker(s) ready in {Duration.Format(elapsed)}");
+        else Log.Warn("pack-ready", $"{_slots.Count - failed.Count} of {_slots.Count} worker(s) ready in {Duration.Format(elapsed)}; failed slot(s): {string.Join(", ", failed)} (fix with reload)");
+        _host.PackReady(elapsed);
     }
 
     private void OnNotified(long workerId, string message)
@@ -173,8 +247,9 @@ public sealed class Supervisor
     {
         if (!_byId.TryGetValue(workerId, out var worker) || worker.State != WorkerState.Starting || worker.StopRequested) return;
         worker.KilledBecause = $"not ready within {Duration.Format(ManifestOf(worker.Generation).Ready.Timeout)} (ready.timeout)";
-        Log.Error("ready-timeout", worker.KilledBecause + "; killing it", worker.Slot, worker.Pid);
-        _host.Signal(worker.Pid, SignalNames.SIGKILL);
+        Log.Error("ready-timeout", $"{worker.KilledBecause}; stopping it with {SignalNames.Name(worker.StopSignal)}, SIGKILL after {Duration.Format(worker.StopTimeout)}", worker.Slot, worker.Pid);
+        _host.Signal(worker.Pid, worker.StopSignal);
+        _host.After(worker.StopTimeout, new StopDeadline(worker.Id));
     }
 
     private void OnWatchdogCheck(long workerId)
@@ -191,11 +266,10 @@ public sealed class Supervisor
         _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
 
-    private void OnExited(int pid, ExitStatus status)
+    private void OnExited(int pid, ExitStatus status, IReadOnlyList<string> output)
     {
         if (!_byPid.Remove(pid, out var worker)) return;
         _byId.Remove(worker.Id);
-        var output = _host.RecentOutput(worker.Id);
         _host.ReleaseWorker(worker.Id);
 
         if (worker.StopRequested)
@@ -214,14 +288,12 @@ public sealed class Supervisor
             return;
         }
         if (_scale is { } scale && scale.Workers.Contains(worker.Id) && worker.State == WorkerState.Starting)
-        {
-            _scale = null;
-            scale.Respond(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
-        }
+            EndScale(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
         var slot = SlotOf(worker);
         if (slot is null) return;
         slot.Worker = null;
         slot.LastExit = status;
+        slot.FailureReason = reason;
         RestartOrFail(slot, reason);
     }
 
@@ -246,30 +318,30 @@ public sealed class Supervisor
             var failure = $"slot {slot.Index} of generation {slot.Generation} {reason}";
             Log.Error("start-failed", failure);
             startFailed(failure);
-            Stop("the first generation failed to start", null);
+            Stop("the first generation failed to start", null, StopMode.Graceful);
             return;
         }
         var now = _host.Now;
         var restart = ManifestOf(slot.Generation).Restart;
         if (!slot.Restarts.MayRestart(now))
         {
-            slot.Failed = true;
-            slot.FailureReason = $"restart limit reached ({restart.LimitRestarts} restarts within {Duration.Format(restart.LimitWindow)}); last: {reason}";
+            slot.Fail($"restart limit reached ({restart.LimitRestarts} restarts within {Duration.Format(restart.LimitWindow)}); last: {reason}");
             Log.Error("slot-failed", slot.FailureReason + "; the slot stays down", slot.Index);
             if (_slots.All(s => s.Failed)) Finish(1, "every slot has failed");
+            else CheckStarted();
             return;
         }
         var delay = slot.Restarts.Record(now);
-        slot.PendingRestart = _nextAttempt++;
+        slot.WaitForRestart(_nextAttempt++);
         Log.Info("backoff", $"restarting in {Duration.Format(delay)}", slot.Index);
-        _host.After(delay, new RestartDue(slot.Index, slot.PendingRestart.Value));
+        _host.After(delay, new RestartDue(slot.Index, slot.PendingRestart!.Value));
     }
 
     private void OnRestartDue(int slotIndex, long attempt)
     {
         var slot = _slots.FirstOrDefault(s => s.PendingRestart == attempt && s.Index == slotIndex);
         if (slot is null || State is PackState.Stopping or PackState.Stopped || slot.Failed) return;
-        slot.PendingRestart = null;
+        slot.CancelRestart();
         slot.Restarts.CountRestart();
         StartWorker(slot);
     }
@@ -286,7 +358,7 @@ public sealed class Supervisor
 
     private void OnStopDeadline(long workerId)
     {
-        if (!_byId.TryGetValue(workerId, out var worker) || !worker.StopRequested) return;
+        if (!_byId.TryGetValue(workerId, out var worker) || !(worker.StopRequested || worker.KilledBecause is not null)) return;
         Log.Warn("stop-timeout", $"worker did not stop within {Duration.Format(worker.StopTimeout)} (stop.timeout); sending SIGKILL", worker.Slot, worker.Pid);
         _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
@@ -314,8 +386,21 @@ public sealed class Supervisor
                 $"the manifest names pack '{request.Manifest.Name}', this pack is '{Manifest.Name}'", Refused: true));
             return;
         }
+        var slotCpus = request.SlotCpus;
+        if (_scaledWorkers is { } scaled && request.Manifest.Workers == Manifest.Workers)
+        {
+            if (scaled != slotCpus.Count)
+            {
+                Log.Info("reload", $"keeping the {scaled} worker(s) set by scale ('workers' in the manifest is unchanged)");
+                slotCpus = _host.PlanSlots(request.Manifest, scaled);
+            }
+        }
+        else
+        {
+            _scaledWorkers = null;
+        }
         var generation = _nextGeneration++;
-        var targets = NewSlots(request.SlotCpus, generation, request.Manifest);
+        var targets = NewSlots(slotCpus, generation, request.Manifest);
         if (_host.PrepareGeneration(generation, request.Manifest, targets.Count) is { } problem)
         {
             Log.Error("reload", $"generation {generation} cannot start: {problem}");
@@ -337,6 +422,13 @@ public sealed class Supervisor
         }
     }
 
+    /// <summary>A reload that never started (the manifest is invalid or missing) is still the last reload's outcome.</summary>
+    private void OnReloadRejected(ReloadResult result, string why)
+    {
+        LastReload = result with { Generation = Generation };
+        Log.Error("reload", why);
+    }
+
     private void SpawnForReload(ReloadOperation reload, WorkerSlot slot)
     {
         if (Spawn(slot) is { } worker) reload.NewWorkers.Add(worker.Id);
@@ -354,7 +446,7 @@ public sealed class Supervisor
                 _slots[index].Worker = null;
                 reload.SwitchedOldSlots.Add(index);
             }
-            if (index < _slots.Count) _slots[index].PendingRestart = null;
+            if (index < _slots.Count) _slots[index].CancelRestart();
             reload.NextRollingSlot = index + 1;
             if (reload.NextRollingSlot < reload.TargetSlots.Count)
             {
@@ -369,7 +461,7 @@ public sealed class Supervisor
     {
         foreach (var slot in _slots)
         {
-            slot.PendingRestart = null;
+            slot.CancelRestart();
             if (slot.Worker is { } old) StopWorker(old);
             slot.Worker = null;
         }
@@ -409,6 +501,7 @@ public sealed class Supervisor
             : null;
         if (refusal is not null)
         {
+            Log.Warn("scale", $"refused: {refusal}");
             respond(new ScaleResult(false, _slots.Count, refusal));
             return;
         }
@@ -424,6 +517,7 @@ public sealed class Supervisor
             }
             _slots.RemoveRange(to, from - to);
             _host.ResizeSlots(to);
+            _scaledWorkers = to;
             respond(new ScaleResult(true, to));
             return;
         }
@@ -432,6 +526,7 @@ public sealed class Supervisor
             respond(new ScaleResult(true, to));
             return;
         }
+        _scaledWorkers = to;
         _host.ResizeSlots(to);
         var added = new HashSet<long>();
         _scale = (added, respond);
@@ -447,11 +542,39 @@ public sealed class Supervisor
     private void ScaleProgress()
     {
         if (_scale is not { } scale || scale.Workers.Any(id => _byId.GetValueOrDefault(id)?.State != WorkerState.Ready)) return;
-        _scale = null;
-        scale.Respond(new ScaleResult(scale.Workers.Count > 0, _slots.Count, scale.Workers.Count > 0 ? null : "no new worker could be started"));
+        EndScale(new ScaleResult(scale.Workers.Count > 0, _slots.Count, scale.Workers.Count > 0 ? null : "no new worker could be started"));
     }
 
-    private void Stop(string reason, Action? done)
+    private void EndScale(ScaleResult result)
+    {
+        if (_scale is not { } scale) return;
+        _scale = null;
+        scale.Respond(result);
+        if (_queuedScaleSteps == 0 || State != PackState.Running) return;
+        var steps = _queuedScaleSteps;
+        _queuedScaleSteps = 0;
+        ScaleStep(steps, "queued SIGTTIN/SIGTTOU");
+    }
+
+    /// <summary>SIGTTIN (+1) or SIGTTOU (-1): relative to the count the running scale reaches, so two quick TTINs add two workers.</summary>
+    private void ScaleStep(int step, string source)
+    {
+        if (_scale is not null && State == PackState.Running)
+        {
+            _queuedScaleSteps += step;
+            Log.Info("scale", $"{source}: queued until the running scale ends ({_queuedScaleSteps:+0;-0} worker(s) pending)");
+            return;
+        }
+        var target = _slots.Count + step;
+        var cpus = target is >= 1 and <= 1024 ? _host.PlanSlots(Manifest, target) : [];
+        Log.Info("scale", $"{source}: {_slots.Count} -> {target} worker(s)");
+        Scale(cpus, result =>
+        {
+            if (!result.Ok) Log.Warn("scale", $"{source} failed: {result.Error}");
+        });
+    }
+
+    private void Stop(string reason, Action? done, StopMode mode)
     {
         if (done is not null) _stopWaiters.Add(done);
         if (State == PackState.Stopped)
@@ -461,18 +584,18 @@ public sealed class Supervisor
         }
         if (State == PackState.Stopping)
         {
-            Log.Warn("stop", $"{reason} while stopping: killing the remaining {_byPid.Count} worker(s) now");
-            foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
+            // systemctl stop twice, a second Ctrl+C, an impatient script: none of them may cut the drain short.
+            if (mode == StopMode.Graceful)
+                Log.Info("stop", $"{reason}: already stopping; {_byPid.Count} worker(s) still draining (SIGQUIT or 'gopherpack stop --force' kills them now)");
+            else
+                KillAll($"{reason} while stopping");
             return;
         }
         State = PackState.Stopping;
         if (_reload is { } reload) FailReload(reload, "the pack is stopping", null, []);
-        if (_scale is { } scale)
-        {
-            _scale = null;
-            scale.Respond(new ScaleResult(false, _slots.Count, "the pack is stopping"));
-        }
-        foreach (var slot in _slots) slot.PendingRestart = null;
+        _queuedScaleSteps = 0;
+        EndScale(new ScaleResult(false, _slots.Count, "the pack is stopping"));
+        foreach (var slot in _slots) slot.CancelRestart();
         Log.Info("stop", $"{reason}: stopping {_byPid.Count} worker(s) with {SignalNames.Name(Manifest.Stop.Signal)}, SIGKILL after {Duration.Format(Manifest.Stop.Timeout)}");
         if (_byPid.Count == 0)
         {
@@ -480,6 +603,13 @@ public sealed class Supervisor
             return;
         }
         foreach (var worker in _byPid.Values.ToList()) StopWorker(worker);
+        if (mode == StopMode.KillNow) KillAll(reason);
+    }
+
+    private void KillAll(string why)
+    {
+        Log.Warn("stop", $"{why}: killing the remaining {_byPid.Count} worker(s) now");
+        foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
 
     private void Finish(int code, string why)

@@ -7,9 +7,21 @@ namespace Gopherpack.Master;
 public abstract record SupervisorEvent;
 
 public sealed record StartRequested : SupervisorEvent;
+/// <summary>How urgent a stop is. A repeated graceful stop never cuts a drain short.</summary>
+public enum StopMode
+{
+    /// <summary>SIGTERM, SIGINT, <c>gopherpack stop</c>: stop signal, SIGKILL after stop.timeout.</summary>
+    Graceful,
+    /// <summary>SIGQUIT: graceful the first time; while already stopping, kills the remaining workers.</summary>
+    KillIfStopping,
+    /// <summary><c>gopherpack stop --force</c>: kills every worker at once.</summary>
+    KillNow,
+}
+
 /// <param name="Done">Called once the master has stopped every worker (or at once if it is not running).</param>
-public sealed record StopRequested(string Reason, Action? Done = null) : SupervisorEvent;
-public sealed record WorkerExited(int Pid, ExitStatus Status) : SupervisorEvent;
+public sealed record StopRequested(string Reason, Action? Done = null, StopMode Mode = StopMode.Graceful) : SupervisorEvent;
+/// <param name="Output">The worker's last output lines, read after the exit.</param>
+public sealed record WorkerExited(int Pid, ExitStatus Status, IReadOnlyList<string>? Output = null) : SupervisorEvent;
 /// <summary>One sd_notify datagram from the worker that owns the notify socket it arrived on.</summary>
 public sealed record WorkerNotified(long WorkerId, string Message) : SupervisorEvent;
 public sealed record ReadyDeadline(long WorkerId) : SupervisorEvent;
@@ -22,6 +34,10 @@ public sealed record WatchdogCheck(long WorkerId) : SupervisorEvent;
 public sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadResult> Respond) : SupervisorEvent;
 /// <param name="SlotCpus">One entry per slot after scaling.</param>
 public sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<ScaleResult> Respond) : SupervisorEvent;
+/// <summary>SIGTTIN (+1) or SIGTTOU (-1).</summary>
+public sealed record ScaleStepRequested(int Step, string Source) : SupervisorEvent;
+/// <summary>A reload refused before it began (invalid or missing manifest): recorded as the last reload and logged.</summary>
+public sealed record ReloadRejected(ReloadResult Result, string Why) : SupervisorEvent;
 
 /// <summary>How a reload ended: which generation serves, how long it took, and on failure why.</summary>
 public sealed record ReloadResult(

@@ -27,18 +27,15 @@ public static class PackErrors
         ManifestException e => new(ManifestInvalid, "InvalidData", string.Join(Environment.NewLine, e.Errors)),
         PackStartException e => new(PackStartFailed, "InvalidResult", e.Message),
         OperationCanceledException or TimeoutException => new(PackTimeout, "OperationTimeout", exception.Message),
-        PackControlException e => e.Code switch
-        {
-            ControlErrors.ManifestInvalid => new(ManifestInvalid, "InvalidData", WithDetails(e)),
-            ControlErrors.ReloadFailed => new(PackReloadFailed, "InvalidResult", WithDetails(e)),
-            ControlErrors.UpgradeFailed => new(PackUpgradeFailed, "InvalidResult", WithDetails(e)),
-            ControlErrors.Busy => new(PackBusy, "ResourceBusy", e.Message),
-            ControlErrors.AccessDenied => new(AccessDenied, "PermissionDenied", e.Message),
-            ControlErrors.ScaleFailed => new(PackScaleFailed, "InvalidResult", e.Message),
-            _ => new(PackControlFailed, "InvalidOperation", e.Message),
-        },
+        PackControlException e => FromTable(e),
         _ => new(PackFailed, "NotSpecified", exception.Message),
     };
+
+    private static PackError FromTable(PackControlException e)
+    {
+        var outcome = ControlErrorTable.For(e.Code);
+        return new(outcome.ErrorId, outcome.Category, e.Code is ControlErrors.ManifestInvalid or ControlErrors.ReloadFailed ? WithDetails(e) : e.Message);
+    }
 
     private static string WithDetails(PackControlException e) =>
         e.Details.Count == 0 ? e.Message : e.Message + Environment.NewLine + string.Join(Environment.NewLine, e.Details);

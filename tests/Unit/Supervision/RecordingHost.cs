@@ -18,12 +18,15 @@ public sealed class RecordingHost : ISupervisorHost, IMasterLog
     public int? ExitCode { get; private set; }
     /// <summary>When set, StartWorker throws this instead of starting.</summary>
     public string? SpawnFailure { get; set; }
+    /// <summary>When set, StartWorker throws this (an unexpected failure, not a SpawnException).</summary>
+    public Exception? StartFailure { get; set; }
 
     public IMasterLog Log => this;
 
     public int StartWorker(WorkerLaunch launch)
     {
         if (SpawnFailure is { } failure) throw new Linux.SpawnException(failure);
+        if (StartFailure is { } unexpected) throw unexpected;
         Launches.Add(launch);
         return _nextPid++;
     }
@@ -31,7 +34,7 @@ public sealed class RecordingHost : ISupervisorHost, IMasterLog
     public void Signal(int pid, int signal) => Signals.Add((pid, signal));
     public void After(TimeSpan delay, SupervisorEvent e) => Timers.Add((delay, e));
     public void ReleaseWorker(long workerId) => Released.Add(workerId);
-    public IReadOnlyList<string> RecentOutput(long workerId) => ["last line of " + workerId];
+    public IReadOnlyList<int?> PlanSlots(Gopherpack.Manifest.PackManifest manifest, int workers) => Enumerable.Range(0, workers).Select(i => (int?)i).ToList();
     public void PackReady(TimeSpan elapsed) => ReadyAfter = elapsed;
 
     /// <summary>When set, PrepareGeneration fails with this.</summary>

@@ -89,7 +89,7 @@ public sealed class ReloadDecisionTests
         Reload(supervisor, ReloadStrategy.Surge);
         var fresh = OfGeneration(supervisor, 2);
         Ready(supervisor, fresh[0]);
-        supervisor.Handle(new WorkerExited(fresh[1].Pid, ExitStatus.Exited(1)));
+        supervisor.Handle(new WorkerExited(fresh[1].Pid, ExitStatus.Exited(1), ["last line of " + fresh[1].Id]));
 
         var result = Assert.Single(_results);
         Assert.False(result.Ok);

@@ -105,9 +105,10 @@ public sealed class SupervisorTests
             supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1)));
             supervisor.Handle(_host.TakeTimers<RestartDue>().Single().Event);
         }
-        supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1)));
+        supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1), ["last line of the worker"]));
 
         Assert.True(supervisor.Slots[1].Failed);
+        Assert.Equal(SlotState.Failed, supervisor.Slots[1].State);
         Assert.Null(supervisor.Slots[1].Worker);
         Assert.Empty(_host.TakeTimers<RestartDue>());
         Assert.Contains("restart limit reached (3 restarts within 60s)", supervisor.Slots[1].FailureReason);
@@ -167,12 +168,16 @@ public sealed class SupervisorTests
     }
 
     [Fact]
-    public void A_worker_not_ready_by_the_deadline_is_killed_and_its_exit_reports_why()
+    public void A_worker_not_ready_by_the_deadline_gets_its_stop_signal_then_SIGKILL_and_its_exit_reports_why()
     {
         var supervisor = Started(1);
         var worker = InSlot(supervisor, 0);
         supervisor.Handle(_host.TakeTimers<ReadyDeadline>().Single().Event);
-        Assert.Equal((worker.Pid, SIGKILL), _host.Signals.Single());
+        Assert.Equal((worker.Pid, SIGTERM), _host.Signals.Single());
+        var (delay, deadline) = Assert.Single(_host.TakeTimers<StopDeadline>());
+        Assert.Equal(TimeSpan.FromSeconds(5), delay);
+        supervisor.Handle(deadline);
+        Assert.Equal((worker.Pid, SIGKILL), _host.Signals.Last());
         supervisor.Handle(new WorkerExited(worker.Pid, ExitStatus.Killed(SIGKILL)));
         Assert.Contains(_host.LogLines, l => l.Contains("not ready within 30s (ready.timeout)"));
         Assert.Single(_host.TakeTimers<RestartDue>());
@@ -213,12 +218,18 @@ public sealed class SupervisorTests
     }
 
     [Fact]
-    public void A_second_stop_request_kills_at_once()
+    public void A_repeated_graceful_stop_does_not_cut_the_drain_short()
     {
         var supervisor = Started(1);
+        var stops = 0;
+        supervisor.Handle(new StopRequested("SIGTERM received", () => stops++));
+        supervisor.Handle(new StopRequested("stop requested (client pid 7)", () => stops++));
         supervisor.Handle(new StopRequested("SIGINT received"));
-        supervisor.Handle(new StopRequested("SIGINT received"));
-        Assert.Equal(SIGKILL, _host.Signals.Last().Signal);
+        Assert.Equal(SIGTERM, Assert.Single(_host.Signals).Signal);
+        Assert.Contains(_host.LogLines, l => l.Contains("already stopping"));
+        supervisor.Handle(new WorkerExited(_host.Launches.Single().WorkerId == 1 ? 1000 : 0, ExitStatus.Exited(0)));
+        Assert.Equal(2, stops);
+        Assert.Equal(0, _host.ExitCode);
     }
 
     [Fact]

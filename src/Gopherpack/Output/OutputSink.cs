@@ -1,0 +1,171 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Gopherpack.Linux;
+
+namespace Gopherpack.Output;
+
+/// <summary>
+/// One of the master's outputs (stdout, stderr, or both when they are the same file). Writers only
+/// enqueue whole lines into a bounded buffer and never wait; a dedicated thread writes them out. When the
+/// reader is slow or gone the buffer fills and further lines are dropped and counted; a note with the
+/// count is written once the output moves again. The master's event loop can therefore never block on it.
+/// </summary>
+public sealed class OutputSink
+{
+    /// <summary>Bytes a worker line may take of the buffer; the master's own log lines may use twice as much.</summary>
+    public const int DefaultCapacity = 1024 * 1024;
+    private const long RotationCheckEvery = 256 * 1024;
+
+    private readonly object _gate = new();
+    private readonly Queue<byte[]> _queue = new();
+    private readonly long _capacity;
+    private readonly string _name;
+    private long _queuedBytes;
+    private long _dropped;
+    private long _droppedUnreported;
+    private int _fd;
+    private bool _broken;
+    private LogRotation? _rotation;
+    private long _writtenSinceCheck = RotationCheckEvery;
+
+    /// <param name="fd">The fd to write to (the sink owns it), or -1 for an output that is closed.</param>
+    public OutputSink(int fd, string name, long capacity = DefaultCapacity)
+    {
+        _fd = fd;
+        _name = name;
+        _capacity = capacity;
+        _broken = fd < 0;
+        if (_broken) return;
+        new Thread(WriteLoop) { IsBackground = true, Name = $"gopherpack-{name}" }.Start();
+    }
+
+    /// <summary>Lines dropped since start because the output was too slow, full or closed.</summary>
+    public long DroppedLines => Interlocked.Read(ref _dropped);
+
+    /// <summary>Queues <paramref name="prefix"/> + <paramref name="line"/> + newline; false (and counted) when it had to be dropped.</summary>
+    /// <param name="important">The master's own log lines: they may use a reserve that worker output cannot.</param>
+    public bool TryWrite(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> line, bool important = false)
+    {
+        var length = prefix.Length + line.Length + 1;
+        lock (_gate)
+        {
+            if (_broken || _queuedBytes + length > (important ? 2 * _capacity : _capacity))
+            {
+                _dropped++;
+                _droppedUnreported++;
+                return false;
+            }
+            var bytes = new byte[length];
+            prefix.CopyTo(bytes);
+            line.CopyTo(bytes.AsSpan(prefix.Length));
+            bytes[^1] = (byte)'\n';
+            _queue.Enqueue(bytes);
+            _queuedBytes += length;
+            if (_queue.Count == 1) Monitor.Pulse(_gate);
+        }
+        return true;
+    }
+
+    public bool TryWrite(string line, bool important = false) => TryWrite([], Encoding.UTF8.GetBytes(line), important);
+
+    /// <summary>Waits (bounded) until what is queued has been written, e.g. the last log lines before the master exits.</summary>
+    public void Flush(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_gate)
+        {
+            while (!_broken && _queuedBytes > 0)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left)) return;
+            }
+        }
+    }
+
+    /// <summary>Rotates the file behind this sink once it is over the rotation's size (see <see cref="LogRotation"/>).</summary>
+    internal void RotateWith(LogRotation rotation)
+    {
+        lock (_gate)
+        {
+            _rotation = rotation;
+            _writtenSinceCheck = RotationCheckEvery;
+        }
+    }
+
+    private void WriteLoop()
+    {
+        while (true)
+        {
+            byte[] next;
+            long unreported;
+            lock (_gate)
+            {
+                while (_queue.Count == 0) Monitor.Wait(_gate);
+                next = _queue.Peek();
+                unreported = _droppedUnreported;
+                _droppedUnreported = 0;
+            }
+            if (unreported > 0)
+                Write(Encoding.UTF8.GetBytes($"gopherpack: {unreported} line(s) of output dropped ({_name} was too slow or full)\n"));
+            var written = Write(next);
+            lock (_gate)
+            {
+                _queue.Dequeue();
+                _queuedBytes -= next.Length;
+                if (!written)
+                {
+                    _broken = true;
+                    _dropped += _queue.Count;
+                    _queue.Clear();
+                    _queuedBytes = 0;
+                }
+                Monitor.PulseAll(_gate);
+                if (_broken) return;
+            }
+            MaybeRotate(next.Length);
+        }
+    }
+
+    /// <returns>False when the output is gone for good (EPIPE, EBADF...); a line that failed for another reason (disk full) is dropped.</returns>
+    private unsafe bool Write(byte[] bytes)
+    {
+        var offset = 0;
+        fixed (byte* start = bytes)
+        {
+            while (offset < bytes.Length)
+            {
+                var n = Libc.write(_fd, start + offset, bytes.Length - offset);
+                if (n >= 0)
+                {
+                    offset += (int)n;
+                    continue;
+                }
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR) continue;
+                if (errno == Libc.EAGAIN)
+                {
+                    var poll = new Libc.PollFd { Fd = _fd, Events = Libc.POLLOUT };
+                    Libc.poll(&poll, 1, 1000);
+                    continue;
+                }
+                if (errno is 28 or 122) // ENOSPC, EDQUOT: this line is lost, later ones may fit
+                {
+                    Interlocked.Increment(ref _dropped);
+                    return true;
+                }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void MaybeRotate(int written)
+    {
+        _writtenSinceCheck += written;
+        LogRotation? rotation;
+        lock (_gate) rotation = _rotation;
+        if (rotation is null || _writtenSinceCheck < RotationCheckEvery) return;
+        _writtenSinceCheck = 0;
+        if (rotation.IsDue(_fd)) rotation.Rotate(_fd);
+    }
+}
