@@ -116,7 +116,7 @@ def main():
     counts = [2] if args.quick else [int(n) for n in args.workers.split(",")]
     runs = 1 if args.quick else args.runs
     idle = 2 if args.quick else 10
-    command_samples = 3 if args.quick else 20
+    command_samples = 3 if args.quick else 10
     build()
     native = native_cli()
     jit_folder = os.path.dirname(CLI)

@@ -75,6 +75,13 @@ public sealed class ControlServer : IAsyncDisposable
             if (uid != _uid && uid != 0)
             {
                 _log.Warn("control", $"refused a client of uid {uid} (pid {pid}): only uid {_uid} or root may control this pack");
+                // Its request is read (and ignored) first: closing with it unread would reset the connection,
+                // and the client would see a broken pipe instead of the refusal.
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
+                {
+                    idle.CancelAfter(IdleClient);
+                    await new LineBuffer().ReadLineAsync(client, idle.Token);
+                }
                 await Send(client, ControlReply.Failure(ControlErrors.AccessDenied, $"access denied: uid {uid} may not control this pack (owner uid {_uid})"));
                 return;
             }
