@@ -10,8 +10,10 @@ def native_cli():
     here to out/native (needs clang and zlib1g-dev)."""
     if os.environ.get("GOPHERPACK_CLI"):
         return os.path.abspath(os.environ["GOPHERPACK_CLI"])
-    rid = {"x86_64": "linux-x64", "aarch64": "linux-arm64"}[platform.machine()]
     out = os.path.join(ROOT, "out/native")
+    if os.environ.get("GOPHERPACK_BENCH_PREBUILT"):  # a bundle: published already, maybe no SDK
+        return os.path.join(out, "gopherpack")
+    rid = {"x86_64": "linux-x64", "aarch64": "linux-arm64"}[platform.machine()]
     subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src/Gopherpack.Cli"), "-c", "Release", "-r", rid, "-o", out],
                    check=True, stdout=subprocess.DEVNULL)
     return os.path.join(out, "gopherpack")
