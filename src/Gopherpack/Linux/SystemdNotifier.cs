@@ -37,8 +37,13 @@ public sealed class SystemdNotifier : IDisposable
 
     public void Status(string status) => Send(["STATUS=" + status]);
 
-    /// <summary>After an upgrade the new master speaks for the service; the old one must say nothing more (no STOPPING=1).</summary>
+    /// <summary>
+    /// Only the master systemd knows as MAINPID speaks for the service: the old one after an upgrade
+    /// says nothing more (no STOPPING=1), a new one says nothing until it takes over (nor if it fails).
+    /// </summary>
     public void Silence() => _silenced = true;
+
+    public void Unsilence() => _silenced = false;
 
     private void Send(string[] lines)
     {

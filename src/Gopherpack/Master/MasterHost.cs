@@ -63,6 +63,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (!launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
         _ownsRuntimeFiles = options.Handover is null;
         _successor = options.Handover is { } from ? new UpgradeSuccessor(from, this) : null;
+        if (_successor is not null) Notifier.Silence();
         _upgrade = new UpgradeCoordinator(this, options.SelfCommand);
         _supervisor = new Supervisor(manifest, slotCpus, this, generation) { StartFailed = _successor is null ? null : _successor.Fail };
         // The janitor acts only while the pid file names this master, i.e. no new master has taken over:

@@ -131,12 +131,14 @@ public sealed class ReloadFailureTests
     }
 
     [Fact]
-    public async Task Sighup_reloads_from_the_manifest_file()
+    public async Task Sighup_reloads_from_the_manifest_file_and_sigusr2_upgrades_the_master()
     {
         await using var pack = await PackProcess.StartAsync(Hello);
         pack.Signal(1);
         await pack.WaitForLine(l => l.Contains("generation 2 serves"), TimeSpan.FromSeconds(30), "the SIGHUP reload");
+        Assert.DoesNotContain(pack.Lines, l => l.Contains("upgrade:"));
+        // SIGUSR2 used to be a second reload signal; it now replaces the master (UpgradeUnderLoadTests covers it under load).
         pack.Signal(12);
-        await pack.WaitForLine(l => l.Contains("generation 3 serves"), TimeSpan.FromSeconds(30), "the SIGUSR2 reload");
+        await pack.WaitForLine(l => l.Contains($"took over from master pid {pack.MasterPid}"), TimeSpan.FromSeconds(60), "the SIGUSR2 upgrade");
     }
 }

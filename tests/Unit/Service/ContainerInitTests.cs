@@ -21,7 +21,7 @@ public sealed class ContainerInitTests
             args: ["-c", "sh -c 'sleep 2 &'; sh -c 'sleep 3 &'; exec dotnet {worker}"]
             workers: 2
             listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
-            """, launcher: ["unshare", "--pid", "--fork", "--mount-proc"]);
+            """, launcher: ["unshare", "--pid", "--fork", "--kill-child=SIGTERM", "--mount-proc"]);
         await using (pack)
         {
             Assert.Contains(pack.Lines, l => l.Contains("setup: master pid 1,"));

@@ -47,6 +47,17 @@ public sealed class SystemdTests
             Assert.InRange(monotonic, sentAt, sentAt + 60_000_000);
             var reloaded = systemd.IndexOf(ready + 1, "READY=1");
 
+            // A failed upgrade: the new master, whose workers crash, says nothing (no STOPPING=1); the old one says READY=1 again.
+            var manifestPath = Path.Combine(dir.Path, "app.yml");
+            var good = File.ReadAllText(manifestPath);
+            File.WriteAllText(manifestPath, good.Replace(".dll\"]", ".dll\", \"--crash\"]"));
+            var failed = await Assert.ThrowsAsync<PackControlException>(() => client.UpgradeAsync("sd"));
+            Assert.Equal(ControlErrors.UpgradeFailed, failed.Code);
+            File.WriteAllText(manifestPath, good);
+            await Eventually.True(() => systemd.IndexOf(reloaded + 1, "READY=1") > systemd.IndexOf(reloaded + 1, "RELOADING=1"), TimeSpan.FromSeconds(10),
+                $"READY=1 after the failed upgrade; got:\n{systemd.Transcript}");
+            reloaded = systemd.IndexOf(systemd.IndexOf(reloaded + 1, "RELOADING=1"), "READY=1");
+
             // An upgrade: RELOADING=1 from the old master, then the new one names itself with MAINPID= and READY=1.
             var before = await client.StatusAsync("sd");
             var upgrade = await client.UpgradeAsync("sd");

@@ -76,6 +76,7 @@ public sealed class UpgradeSuccessor
         _host.TakeOverRuntimeFiles();
         TookOver = true;
         var generation = _host.Supervisor.Generation;
+        _host.Notifier.Unsilence();
         _host.Notifier.Ready($"serving generation {generation} with {_host.Supervisor.Slots.Count} worker(s); upgraded from master pid {From}", mainPid: Environment.ProcessId);
         Log.Info("upgrade", $"took over from master pid {From}: pid file and control socket are this master's (pid {Environment.ProcessId})");
         Write($"taken {generation}");
