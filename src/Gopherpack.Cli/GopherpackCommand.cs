@@ -112,7 +112,8 @@ public static class GopherpackCommand
         var command = new Command("stop", "Stop a pack gracefully and wait until it is gone; a second stop waits for the same drain") { name, force };
         command.SetAction(parse => Control(parse, async client =>
         {
-            await client.StopAsync(parse.GetValue(name)!, force: parse.GetValue(force));
+            var notes = await client.StopAsync(parse.GetValue(name)!, force: parse.GetValue(force));
+            foreach (var note in notes) Console.Error.WriteLine($"gopherpack: warning: {note}");
             Console.WriteLine($"pack '{parse.GetValue(name)}' stopped");
             return ExitCodes.Ok;
         }));

@@ -74,6 +74,8 @@ public sealed record ControlReply
     public bool? Pending { get; init; }
 
     public static readonly ControlReply Heartbeat = new() { Pending = true };
+    /// <summary>stop: what the master found and cleaned up that the operator should know of (e.g. a stray process holding a listening socket).</summary>
+    public IReadOnlyList<string>? Notes { get; init; }
 
     public static ControlReply Failure(string code, string message, IReadOnlyList<string>? details = null) =>
         new() { Ok = false, Error = new ControlError(code, message, details) };

@@ -41,8 +41,12 @@ public sealed class ControlServer : IAsyncDisposable
         _socket.Bind(new UnixDomainSocketEndPoint(_boundPath));
         File.SetUnixFileMode(_boundPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _socket.Listen(1024);
+        SocketFile = Linux.FileId.OfPath(_boundPath);
         _ = AcceptLoop();
     }
+
+    /// <summary>The socket file as bound: what the janitor may remove if this master is killed.</summary>
+    public Linux.FileId? SocketFile { get; }
 
     private async Task AcceptLoop()
     {

@@ -80,15 +80,17 @@ public sealed class PackClient(RuntimeDirectory runtime)
 
     /// <summary>Graceful stop; returns once the master process is gone and its files are removed.</summary>
     /// <param name="force">Kill the workers at once instead of letting them drain.</param>
-    public async Task StopAsync(string pack, CancellationToken cancel = default, bool force = false)
+    /// <returns>What the master reports having cleaned up besides its workers (stray processes holding the pack's sockets).</returns>
+    public async Task<IReadOnlyList<string>> StopAsync(string pack, CancellationToken cancel = default, bool force = false)
     {
         var masterPid = Runtime.RunningMaster(pack);
-        await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop, Force = force }, cancel);
+        var reply = await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop, Force = force }, cancel);
         // A master running in this very process (Start-Pack -Wait in another runspace) is done when it has let go of its pid file.
         if (masterPid == Environment.ProcessId)
             while (Runtime.RunningMaster(pack) == masterPid) await Task.Delay(20, cancel);
         else
             while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && !IsZombie(pid)) await Task.Delay(20, cancel);
+        return reply.Notes ?? [];
     }
 
     private static bool IsZombie(int pid)

@@ -53,12 +53,19 @@ public sealed class PackStarter(RuntimeDirectory runtime)
         while (true)
         {
             if (Processes.TryReap(pid) is { } exit)
+            {
+                // Two starts at once: both spawn a master, the pid file lock lets exactly one of them run.
+                if (runtime.RunningMaster(name) is { } other && other != pid)
+                    throw new PackStartException($"pack '{name}' is already running (master pid {other}); this start's master (pid {pid}) exited ({exit})");
                 throw new PackStartException($"the master exited ({exit}) before the pack was ready; last lines of {logPath}:{Environment.NewLine}{Tail(logPath)}");
+            }
             try
             {
                 var status = await client.StatusAsync(name, cancel);
-                progress?.Invoke(status.Workers.Count(w => w.State == "Ready"), status.Workers.Count);
-                if (status.State == "Running") return status;
+                // Two starts at once: the status may come from the other start's master.
+                var ours = status.MasterPid == pid;
+                if (ours) progress?.Invoke(status.Workers.Count(w => w.State == "Ready"), status.Workers.Count);
+                if (ours && status.State == "Running") return status;
             }
             catch (PackNotRunningException) { }
             if (DateTime.UtcNow > deadline)

@@ -10,8 +10,13 @@ internal static unsafe partial class Libc
     public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
     public const int O_CREAT = 0x40, O_APPEND = 0x400;
     public const short POLLOUT = 4;
+    public const int ENOENT = 2, EEXIST = 17, EACCES = 13, EADDRINUSE = 98;
     public const int WNOHANG = 1;
-    public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
+    public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80;
+    public const int F_OFD_GETLK = 36, F_OFD_SETLK = 37;
+    public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
+    public const int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15;
+    public const int P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000;
     public const int RLIMIT_NOFILE = 7;
     public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
     /// <summary>Generous sizes for glibc's opaque structs (80 and 336 bytes on x86_64).</summary>
@@ -49,6 +54,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] public static partial uint geteuid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int open(byte* path, int flags, int mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, FileLock* lockInfo);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int link(byte* oldPath, byte* newPath);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int rename(byte* oldPath, byte* newPath);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nint count, long offset);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int waitid(int idType, int id, byte* info, int options);
+
+    /// <summary>struct flock (the same on x86_64 and arm64); OFD locks need l_pid 0.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct FileLock { public short Type; public short Whence; public long Start; public long Length; public int Pid; private int _pad; }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd { public int Fd; public short Events; public short Revents; }

@@ -31,6 +31,24 @@ public static class Processes
     }
 
     /// <summary>
+    /// Like <see cref="TryReap"/> for a worker that leads its own process group: once it has exited, and
+    /// before it is reaped (the zombie keeps its pid, hence the group id, from being reused), whatever it
+    /// left behind in its group is killed, so no helper of a dead worker keeps its listening sockets.
+    /// </summary>
+    public static unsafe ExitStatus? TryReapGroup(int pid)
+    {
+        var info = stackalloc byte[SigInfoSize];
+        new Span<byte>(info, SigInfoSize).Clear();
+        int result;
+        do result = Libc.waitid(Libc.P_PID, pid, info, Libc.WEXITED | Libc.WNOHANG | Libc.WNOWAIT);
+        while (result != 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
+        if (result == 0 && *(int*)(info + SigInfoPidOffset) == pid) Libc.kill(-pid, SigKill);
+        return TryReap(pid);
+    }
+
+    private const int SigInfoSize = 128, SigInfoPidOffset = 16, SigKill = 9;
+
+    /// <summary>
     /// Reaps a child whenever it exits, from a background thread, so a long-lived parent (a pwsh
     /// session that ran Start-Pack) never keeps it as a zombie. If the parent exits first, init adopts it.
     /// </summary>

@@ -126,7 +126,7 @@ public sealed class ControlDispatcher(MasterHost host)
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         host.Post(new StopRequested(reason, () => done.TrySetResult(), force ? StopMode.KillNow : StopMode.Graceful));
         await done.Task;
-        return new ControlReply { Ok = true };
+        return new ControlReply { Ok = true, Notes = host.StopNotes.Count > 0 ? host.StopNotes : null };
     }
 
     public async Task<ControlReply> Scale(int? workers)

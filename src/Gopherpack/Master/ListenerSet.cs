@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Gopherpack.Linux;
 using Gopherpack.Manifest;
 
 namespace Gopherpack.Master;
@@ -11,31 +12,36 @@ public sealed class BoundListener(ListenerSpec spec, string boundAddress)
     public string BoundAddress { get; } = boundAddress;
     public Socket? Shared { get; init; }
     public List<Socket> PerSlot { get; } = [];
+    /// <summary>A unix listener's socket file as bound, so only that file is ever removed.</summary>
+    public FileId? SocketFile { get; init; }
     /// <summary>A unix socket file this master must not delete: systemd created it (socket activation) and keeps it.</summary>
     public bool KeepFile { get; init; }
 
     public IEnumerable<Socket> Sockets => Shared is null ? PerSlot : [Shared];
     public int FdFor(int slot) => (int)(Shared ?? PerSlot[slot]).Handle;
-
-    /// <summary>Same socket can serve both: same name, address and mode (a port-0 listener keeps its port).</summary>
-    public bool CanServe(ListenerSpec other) =>
-        other.Name == Spec.Name && other.Address == Spec.Address && other.Mode == Spec.Mode && other.Backlog == Spec.Backlog && other.FileMode == Spec.FileMode;
 }
 
 /// <summary>
 /// Binds and owns the listening sockets of one generation of a pack; workers only ever inherit them.
-/// A reload binds a new set that borrows the sockets of unchanged listeners from the current one,
-/// so their accept queues live on across the reload.
+/// A reload binds a new set that keeps the sockets of listeners whose address and mode are unchanged
+/// (whatever their name or options), so their accept queues live on across the reload; a changed
+/// backlog or file mode is applied to the kept socket when the new generation takes over.
+/// An address is held by this pack alone: shared sockets are bound without SO_REUSEPORT, so the
+/// kernel refuses an address another socket listens on; reuseport sockets are checked against the
+/// kernel's list of listening sockets, since any process of the same user may join a reuseport group.
 /// </summary>
 public sealed class ListenerSet : IDisposable
 {
-    private const int SolSocket = 1, SoReusePort = 15;
     private readonly List<BoundListener> _listeners = [];
     private readonly HashSet<Socket> _borrowed = new(ReferenceEqualityComparer.Instance);
 
     public IReadOnlyList<BoundListener> Listeners => _listeners;
 
-    /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again.</exception>
+    /// <summary>The unix socket files this set's listeners hold, with their identity.</summary>
+    public IEnumerable<(string Path, FileId Id)> SocketFiles =>
+        _listeners.Where(l => l.Spec.Address.UnixPath is not null && l.SocketFile is not null && !l.KeepFile).Select(l => (l.Spec.Address.UnixPath!, l.SocketFile!.Value));
+
+    /// <exception cref="ListenerException">A listener could not be bound, or its address is in use by another process; what this call bound is closed again.</exception>
     public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, ListenerSet? current = null)
     {
         var set = new ListenerSet();
@@ -43,9 +49,11 @@ public sealed class ListenerSet : IDisposable
         {
             foreach (var spec in specs)
             {
-                var existing = current?._listeners.FirstOrDefault(l => l.CanServe(spec));
-                set._listeners.Add(existing is null ? BindNew(spec, slots) : set.Borrow(existing, spec, slots));
+                var existing = current?._listeners.FirstOrDefault(l => l.Spec.Address == spec.Address);
+                if (existing is null) set.BindNew(spec, slots, current);
+                else set.Keep(existing, spec, slots);
             }
+            set.VerifyReusePortExclusive();
             return set;
         }
         catch
@@ -80,6 +88,7 @@ public sealed class ListenerSet : IDisposable
             {
                 Shared = spec.Mode == ListenerMode.Shared ? given.Sockets[0] : null,
                 KeepFile = given.KeepFile,
+                SocketFile = spec.Address.UnixPath is { } path ? FileId.OfPath(path) : null,
             };
             if (spec.Mode == ListenerMode.ReusePort) listener.PerSlot.AddRange(given.Sockets);
             adopted._listeners.Add(listener);
@@ -113,12 +122,7 @@ public sealed class ListenerSet : IDisposable
     /// <summary>Scale up: reuseport listeners get a socket for each new slot.</summary>
     public void EnsureSlots(int slots)
     {
-        foreach (var listener in _listeners.Where(l => l.Shared is null))
-        {
-            var port = ((IPEndPoint)listener.PerSlot[0].LocalEndPoint!).Port;
-            while (listener.PerSlot.Count < slots)
-                listener.PerSlot.Add(Listen(listener.Spec, new IPEndPoint(listener.Spec.Address.Tcp!.Address, port), reusePort: true));
-        }
+        foreach (var listener in _listeners.Where(l => l.Shared is null)) AddSlotSockets(listener, slots);
     }
 
     /// <summary>Scale down: takes the sockets of slots from <paramref name="slots"/> on out of the set; the caller closes them once their workers are gone.</summary>
@@ -133,9 +137,14 @@ public sealed class ListenerSet : IDisposable
         return retired;
     }
 
-    /// <summary>After <paramref name="next"/> took over: closes the sockets it did not borrow, and their unix socket files.</summary>
+    /// <summary>
+    /// After <paramref name="next"/> took over: applies its options to the sockets it kept (backlog, file mode),
+    /// closes the sockets it did not keep, and removes their unix socket files.
+    /// </summary>
     public void HandOver(ListenerSet next)
     {
+        foreach (var listener in next._listeners.Where(l => l.Sockets.Any(next._borrowed.Contains)))
+            if (_listeners.FirstOrDefault(l => l.Spec.Address == listener.Spec.Address) is { } previous) ApplyChangedOptions(previous.Spec, listener);
         var kept = new HashSet<Socket>(next._listeners.SelectMany(l => l.Sockets), ReferenceEqualityComparer.Instance);
         foreach (var listener in _listeners)
         {
@@ -145,7 +154,7 @@ public sealed class ListenerSet : IDisposable
                 socket.Dispose();
                 closed = true;
             }
-            if (closed && !listener.KeepFile && listener.Spec.Address.UnixPath is { } path && !next._listeners.Any(l => l.Spec.Address.UnixPath == path)) DeleteFile(path);
+            if (closed && listener.Shared is not null) DeleteSocketFile(listener);
         }
         _listeners.Clear();
     }
@@ -157,60 +166,75 @@ public sealed class ListenerSet : IDisposable
         {
             var own = listener.Sockets.Where(s => !_borrowed.Contains(s)).ToList();
             foreach (var socket in own) socket.Dispose();
-            if (own.Count > 0 && listener.Shared is not null && !listener.KeepFile && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
+            if (own.Count > 0 && listener.Shared is not null) DeleteSocketFile(listener);
         }
         _listeners.Clear();
     }
 
-    private BoundListener Borrow(BoundListener existing, ListenerSpec spec, int slots)
+    private static void ApplyChangedOptions(ListenerSpec previous, BoundListener listener)
     {
-        var listener = new BoundListener(spec, existing.BoundAddress) { Shared = existing.Shared, KeepFile = existing.KeepFile };
-        foreach (var socket in existing.Sockets) _borrowed.Add(socket);
-        listener.PerSlot.AddRange(existing.PerSlot.Take(slots));
-        if (listener.Shared is null)
-        {
-            var port = ((IPEndPoint)existing.PerSlot[0].LocalEndPoint!).Port;
-            while (listener.PerSlot.Count < slots)
-                listener.PerSlot.Add(Listen(spec, new IPEndPoint(spec.Address.Tcp!.Address, port), reusePort: true));
-        }
-        return listener;
+        var spec = listener.Spec;
+        if (spec.Backlog != previous.Backlog)
+            foreach (var socket in listener.Sockets) socket.Listen(spec.Backlog);
+        if (spec.FileMode != previous.FileMode && spec.Address.UnixPath is { } path && spec.FileMode is { } mode && OwnsSocketFile(listener))
+            File.SetUnixFileMode(path, (UnixFileMode)mode);
     }
 
-    private static BoundListener BindNew(ListenerSpec spec, int slots) => spec.Address.IsUnix ? BindUnix(spec) : BindTcp(spec, slots);
-
-    private static BoundListener BindTcp(ListenerSpec spec, int slots)
+    /// <summary>Keeps the serving generation's socket(s) for an unchanged address; reuseport slots beyond its count get new sockets.</summary>
+    private void Keep(BoundListener existing, ListenerSpec spec, int slots)
     {
+        if (existing.Spec.Mode != spec.Mode)
+            throw new ListenerException($"listener '{spec.Name}': {spec.Address} cannot change from mode {Mode(existing.Spec)} to {Mode(spec)} in a reload " +
+                "(the old generation keeps serving on the address meanwhile); use a new address, or stop and start the pack");
+        var listener = new BoundListener(spec, existing.BoundAddress) { Shared = existing.Shared, SocketFile = existing.SocketFile, KeepFile = existing.KeepFile };
+        foreach (var socket in existing.Sockets) _borrowed.Add(socket);
+        listener.PerSlot.AddRange(existing.PerSlot.Take(slots));
+        // Added before binding more, so that Abandon closes what a failing bind leaves behind.
+        _listeners.Add(listener);
+        if (listener.Shared is null) AddSlotSockets(listener, slots);
+    }
+
+    private static void AddSlotSockets(BoundListener listener, int slots)
+    {
+        var port = ((IPEndPoint)listener.PerSlot[0].LocalEndPoint!).Port;
+        while (listener.PerSlot.Count < slots)
+            listener.PerSlot.Add(Listen(listener.Spec, new IPEndPoint(listener.Spec.Address.Tcp!.Address, port), reusePort: true, null));
+    }
+
+    private void BindNew(ListenerSpec spec, int slots, ListenerSet? current)
+    {
+        if (spec.Address.IsUnix)
+        {
+            _listeners.Add(BindUnix(spec));
+            return;
+        }
         var endpoint = spec.Address.Tcp!;
         if (spec.Mode == ListenerMode.Shared)
         {
-            var socket = Listen(spec, endpoint, reusePort: false);
-            return new BoundListener(spec, Describe(socket)) { Shared = socket };
+            var socket = Listen(spec, endpoint, reusePort: false, current);
+            _listeners.Add(new BoundListener(spec, Describe(socket)) { Shared = socket });
+            return;
         }
-        var first = Listen(spec, endpoint, reusePort: true);
+        var first = Listen(spec, endpoint, reusePort: true, current);
         var bound = new BoundListener(spec, Describe(first));
         bound.PerSlot.Add(first);
+        _listeners.Add(bound);
         // Later slots bind the port the first one got, so port 0 works too.
-        var actual = (IPEndPoint)first.LocalEndPoint!;
-        try
-        {
-            for (var i = 1; i < slots; i++) bound.PerSlot.Add(Listen(spec, actual, reusePort: true));
-        }
-        catch
-        {
-            foreach (var socket in bound.PerSlot) socket.Dispose();
-            throw;
-        }
-        return bound;
+        AddSlotSockets(bound, slots);
     }
 
-    private static Socket Listen(ListenerSpec spec, IPEndPoint endpoint, bool reusePort)
+    /// <summary>
+    /// SO_REUSEADDR is set raw: .NET's SocketOptionName.ReuseAddress sets SO_REUSEPORT too on Linux,
+    /// which would let a second pack (or a second copy of this one) bind the same address and split its traffic.
+    /// </summary>
+    private static Socket Listen(ListenerSpec spec, IPEndPoint endpoint, bool reusePort, ListenerSet? current)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_REUSEADDR, BitConverter.GetBytes(1));
             if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
-            if (reusePort) socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            if (reusePort) socket.SetRawSocketOption(Libc.SOL_SOCKET, Libc.SO_REUSEPORT, BitConverter.GetBytes(1));
             socket.Bind(endpoint);
             socket.Listen(spec.Backlog);
             return socket;
@@ -218,8 +242,44 @@ public sealed class ListenerSet : IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
+            if (e.SocketErrorCode == SocketError.AddressAlreadyInUse) throw InUse(spec, endpoint, current);
             throw new ListenerException($"listener '{spec.Name}': cannot listen on {spec.Address}: {e.Message}");
         }
+    }
+
+    private static ListenerException InUse(ListenerSpec spec, IPEndPoint endpoint, ListenerSet? current)
+    {
+        var own = current?._listeners.FirstOrDefault(l => l.Spec.Address.Tcp is { } tcp && SocketTable.Overlaps(tcp, endpoint));
+        if (own is not null)
+            return new ListenerException($"listener '{spec.Name}': address {spec.Address} overlaps {own.Spec.Address} of the serving generation (listener '{own.Spec.Name}'), " +
+                "which keeps serving until the new generation is ready; use an address that does not overlap, or stop and start the pack");
+        var foreign = SocketTable.Listening().Where(s => SocketTable.Overlaps(s.Local, endpoint)).Select(s => s.Inode).ToHashSet();
+        return new ListenerException($"listener '{spec.Name}': address {spec.Address} in use by another process{HolderText(foreign)}");
+    }
+
+    /// <summary>
+    /// The kernel lets any socket of the same user join a reuseport group, so reuseport listeners are
+    /// checked: no listening socket outside this master (its own and its workers' fds) may overlap their address.
+    /// </summary>
+    private void VerifyReusePortExclusive()
+    {
+        var reuseport = _listeners.Where(l => l.Shared is null && l.PerSlot.Count > 0).ToList();
+        if (reuseport.Count == 0) return;
+        var own = SocketTable.OwnSocketInodes();
+        var listening = SocketTable.Listening();
+        foreach (var listener in reuseport)
+        {
+            var local = (IPEndPoint)listener.PerSlot[0].LocalEndPoint!;
+            var foreign = listening.Where(s => SocketTable.Overlaps(s.Local, local) && !own.Contains(s.Inode)).Select(s => s.Inode).ToHashSet();
+            if (foreign.Count > 0)
+                throw new ListenerException($"listener '{listener.Spec.Name}': address {listener.BoundAddress} in use by another process{HolderText(foreign)}");
+        }
+    }
+
+    private static string HolderText(HashSet<ulong> inodes)
+    {
+        var holders = SocketTable.Holders(inodes, new HashSet<int> { Environment.ProcessId }).Select(h => h.ToString()).Distinct().ToList();
+        return holders.Count > 0 ? $" ({string.Join(", ", holders)})" : "";
     }
 
     private static BoundListener BindUnix(ListenerSpec spec)
@@ -230,9 +290,15 @@ public sealed class ListenerSet : IDisposable
         try
         {
             socket.Bind(new UnixDomainSocketEndPoint(path));
+            var id = FileId.OfPath(path);
             if (spec.FileMode is { } mode) File.SetUnixFileMode(path, (UnixFileMode)mode);
             socket.Listen(spec.Backlog);
-            return new BoundListener(spec, spec.Address.ToString()) { Shared = socket };
+            return new BoundListener(spec, spec.Address.ToString()) { Shared = socket, SocketFile = id };
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new ListenerException($"listener '{spec.Name}': address {spec.Address} in use by another process");
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
@@ -245,19 +311,27 @@ public sealed class ListenerSet : IDisposable
     private static void RemoveStaleSocket(ListenerSpec spec, string path)
     {
         if (!File.Exists(path)) return;
-        if (!Linux.FileType.IsSocket(path))
+        if (!FileType.IsSocket(path))
             throw new ListenerException($"listener '{spec.Name}': '{path}' exists and is not a socket");
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
-            throw new ListenerException($"listener '{spec.Name}': '{path}' is in use by another process");
         }
-        catch (SocketException)
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
             File.Delete(path);
+            return;
         }
+        catch (SocketException e) when (e.SocketErrorCode != SocketError.WouldBlock)
+        {
+            throw new ListenerException($"listener '{spec.Name}': cannot probe '{path}': {e.Message}");
+        }
+        // Accepted, or queued on a full backlog: something listens there.
+        throw new ListenerException($"listener '{spec.Name}': address {spec.Address} in use by another process ('{path}' accepts connections)");
     }
+
+    private static string Mode(ListenerSpec spec) => spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared";
 
     private static string Describe(Socket socket)
     {
@@ -265,9 +339,14 @@ public sealed class ListenerSet : IDisposable
         return endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp://[{endpoint.Address}]:{endpoint.Port}" : $"tcp://{endpoint}";
     }
 
-    private static void DeleteFile(string path)
+    private static bool OwnsSocketFile(BoundListener listener) =>
+        !listener.KeepFile && listener.Spec.Address.UnixPath is { } path && listener.SocketFile is { } id && FileId.OfPath(path) == id;
+
+    /// <summary>Removes a unix listener's socket file, but only the one it bound: never a file another process put there since.</summary>
+    private static void DeleteSocketFile(BoundListener listener)
     {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (!OwnsSocketFile(listener)) return;
+        try { File.Delete(listener.Spec.Address.UnixPath!); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     public void Dispose()
@@ -275,7 +354,7 @@ public sealed class ListenerSet : IDisposable
         foreach (var listener in _listeners)
         {
             foreach (var socket in listener.Sockets) socket.Dispose();
-            if (!listener.KeepFile && listener.Spec.Address.UnixPath is { } path) DeleteFile(path);
+            if (listener.Shared is not null) DeleteSocketFile(listener);
         }
         _listeners.Clear();
     }

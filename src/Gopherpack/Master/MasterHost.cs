@@ -50,6 +50,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         options ??= new MasterOptions();
         _manifest = manifest;
         _runtime = runtime;
+        _pidFile = options.PidFile;
+        _runtimeFiles = new RuntimeFileList(Path.Combine(runtime.Path, $"{manifest.Name}.files.{Environment.ProcessId}"));
         Log = log;
         // One folder per master: during an upgrade two masters' workers have notify sockets side by side.
         _notifyDirectory = Path.Combine(runtime.NotifyDirectory(manifest.Name), Environment.ProcessId.ToString());
@@ -66,14 +68,39 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (_successor is not null) Notifier.Silence();
         _upgrade = new UpgradeCoordinator(this, options.SelfCommand);
         _supervisor = new Supervisor(manifest, slotCpus, this, generation) { StartFailed = _successor is null ? null : _successor.Fail };
-        // The janitor acts only while the pid file names this master, i.e. no new master has taken over:
-        // then the whole notify folder goes (a new master still starting gives up when this one dies).
-        var runtimeFiles = new[] { runtime.ControlSocket(manifest.Name), runtime.NotifyDirectory(manifest.Name) }
-            .Concat(listeners.Listeners.Select(l => l.Spec.Address.UnixPath).OfType<string>());
-        _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, runtime.PidFile(manifest.Name), runtimeFiles);
+        UpdateRuntimeFiles();
+        _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, _runtimeFiles.Path);
     }
 
     private readonly int _janitor;
+    private PidFile? _pidFile;
+    private readonly RuntimeFileList _runtimeFiles;
+
+    /// <summary>What stop found and killed: processes outside the workers still holding the pack's sockets.</summary>
+    public IReadOnlyList<string> StopNotes { get; private set; } = [];
+
+    /// <summary>
+    /// Tells the janitor exactly which files this master holds now (see <see cref="RuntimeJanitor"/>): its
+    /// notify folder always; the pid file, control socket and unix listener files only while they are its own
+    /// (not before an upgrade's new master took over, not after this master handed over).
+    /// </summary>
+    private void UpdateRuntimeFiles()
+    {
+        var files = new List<(string, Linux.FileId?)>();
+        if (Linux.FileId.OfPath(_notifyDirectory) is { } notify) files.Add((_notifyDirectory, notify));
+        files.Add((_runtime.NotifyDirectory(_manifest.Name), null));
+        if (_ownsRuntimeFiles)
+        {
+            if (_pidFile is not null && Linux.FileId.OfFd(_pidFile.LockFd) is { } pid) files.Add((_pidFile.Path, pid));
+            if (_control?.SocketFile is { } control) files.Add((_control.Path, control));
+            files.AddRange(_generations.Values.SelectMany(g => g.Listeners.SocketFiles).Distinct().Select(f => (f.Path, (Linux.FileId?)f.Id)));
+        }
+        try { _runtimeFiles.Write(files); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Warn("runtime", $"cannot update {_runtimeFiles.Path}: {e.Message}; if this master is killed its files may stay behind");
+        }
+    }
 
     public Supervisor Supervisor => _supervisor;
     public IMasterLog Log { get; }
@@ -122,6 +149,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         await using var control = new Control.ControlServer(controlPath, Libc.geteuid(), dispatcher.HandleAsync, Log,
             bindPath: _successor is null ? null : ControlSocketOf(Environment.ProcessId));
         _control = control;
+        UpdateRuntimeFiles();
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
@@ -185,7 +213,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Processes.TryReap(_janitor);
         foreach (var (pid, workerId) in _workerOfPid.ToList())
         {
-            if (_exiting.Contains(pid) || Processes.TryReap(pid) is not { } status) continue;
+            if (_exiting.Contains(pid) || Processes.TryReapGroup(pid) is not { } status) continue;
             _exiting.Add(pid);
             _ = ReportExit(pid, workerId, status);
         }
@@ -250,13 +278,14 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>The new master takes over: pid file (written beside, renamed over) and control socket (renamed over the old one's).</summary>
     public void TakeOverRuntimeFiles()
     {
+        // The old master holds its pid file lock until it has seen this: the pack is never unlocked.
         var pidFile = _runtime.PidFile(_manifest.Name);
-        var temporary = pidFile + "." + Environment.ProcessId;
-        File.WriteAllText(temporary, Environment.ProcessId + "\n");
-        if (Libc.rename(temporary, pidFile) != 0) Log.Error("upgrade", $"cannot replace {pidFile}: {Libc.Error(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        try { _pidFile = PidFile.Replace(pidFile); }
+        catch (RuntimeDirectoryException e) { Log.Error("upgrade", $"cannot replace {pidFile}: {e.Message}"); }
         try { _control?.Publish(); }
         catch (IOException e) { Log.Error("upgrade", e.Message); }
         _ownsRuntimeFiles = true;
+        UpdateRuntimeFiles();
     }
 
     /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
@@ -265,6 +294,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _ownsRuntimeFiles = false;
         Notifier.Silence();
         _control?.Disown();
+        UpdateRuntimeFiles();
         Post(new StopRequested($"replaced by master pid {newMasterPid}"));
     }
 
@@ -277,6 +307,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             var listeners = ListenerSet.Bind(manifest.Listeners, slots, Listeners);
             _generations[generation] = (listeners, new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables()));
+            UpdateRuntimeFiles();
             return null;
         }
         catch (Exception e) when (e is ListenerException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
@@ -293,6 +324,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _generations.Remove(_serving);
         _serving = generation;
         _manifest = _supervisor.Manifest;
+        UpdateRuntimeFiles();
         foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");
         // The previous generation's objects are garbage now. The master allocates too little for the
         // GC to run on its own for hundreds of reloads, so RSS would creep up to the gen0 budget.
@@ -301,7 +333,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void AbandonGeneration(int generation)
     {
-        if (_generations.Remove(generation, out var abandoned)) abandoned.Listeners.Abandon();
+        if (!_generations.Remove(generation, out var abandoned)) return;
+        abandoned.Listeners.Abandon();
+        UpdateRuntimeFiles();
     }
 
     public void ResizeSlots(int slots)
@@ -310,12 +344,22 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         foreach (var socket in Listeners.RetireSlotsFrom(slots)) socket.Dispose();
     }
 
-    public void Exit(int code) => _exitCode = code;
+    public void Exit(int code)
+    {
+        // Every worker has been reaped (its group killed); what still holds a socket escaped the group.
+        // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
+        if (_ownsRuntimeFiles && !_upgrade.Children.Any())
+            StopNotes = StraySocketHolders.KillAll(_generations.Values.SelectMany(g => g.Listeners.Listeners),
+            new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { Environment.ProcessId, _janitor }, Log);
+        _exitCode = code;
+    }
 
     public void Dispose()
     {
-        // The pid file goes first: the janitor acts only while it still names this master.
-        if (_ownsRuntimeFiles) try { File.Delete(_runtime.PidFile(_manifest.Name)); } catch (IOException) { }
+        // The janitor's list goes first: from here on this master removes its own files. The pid file is
+        // removed only if it is still this master's, and its lock released.
+        try { _runtimeFiles.Delete(); } catch (IOException) { }
+        _pidFile?.Dispose();
         foreach (var registration in _signals) registration.Dispose();
         _io.ReleaseAll();
         foreach (var (listeners, _) in _generations.Values)

@@ -10,4 +10,7 @@ public sealed record MasterOptions
 
     /// <summary>Set when an old master started this one for an upgrade.</summary>
     public UpgradeHandover? Handover { get; init; }
+
+    /// <summary>The locked pid file of a master started on its own (null for an upgrade's new master until it takes over).</summary>
+    public Runtime.PidFile? PidFile { get; init; }
 }

@@ -40,23 +40,32 @@ public static class MasterRunner
             log.Error("setup", e.Message);
             return ExitFailed;
         }
-        int? running;
+        // The pid file lock comes first: of two masters of one pack started at once, exactly one gets
+        // past here, and the other binds no socket and replaces no file. A new master of an upgrade
+        // takes the pid file over later, from its predecessor, which holds the lock until then.
+        PidFile? pidFile = null;
         try
         {
             runtime.Ensure();
-            running = runtime.RunningMaster(manifest.Name);
+            if (handover is null) pidFile = PidFile.Acquire(runtime.PidFile(manifest.Name), stale => log.Warn("setup", stale));
+            else if (runtime.RunningMaster(manifest.Name) is { } pid && pid != handover.From)
+                return Fail($"pack '{manifest.Name}' is already running (master pid {pid}, {runtime.PidFile(manifest.Name)})");
         }
         catch (RuntimeDirectoryException e)
         {
             return Fail(e.Message);
         }
+        catch (PidFileLockedException e)
+        {
+            return Fail($"pack '{manifest.Name}' is already running (master pid {e.HolderPid?.ToString() ?? "unknown"}, {e.PidFilePath}); " +
+                $"stop it first ('gopherpack stop {manifest.Name}') or use another --runtime-dir");
+        }
         // Notify sockets are <runtime>/<name>.notify/<master pid>/w<worker id>: all must fit a unix socket path.
         var longest = Path.Combine(runtime.NotifyDirectory(manifest.Name), "4194304", "w" + long.MaxValue);
         if (System.Text.Encoding.UTF8.GetByteCount(longest) > WorkerIo.MaxSocketPath)
-            return Fail($"the runtime dir {runtime.Path} is too long: the workers' notify sockets ({longest}) would exceed the {WorkerIo.MaxSocketPath}-byte limit of unix socket paths; use a shorter --runtime-dir");
-        if (running is { } pid && pid != handover?.From)
         {
-            return Fail($"pack '{manifest.Name}' is already running (master pid {pid}, {runtime.PidFile(manifest.Name)})");
+            pidFile?.Dispose();
+            return Fail($"the runtime dir {runtime.Path} is too long: the workers' notify sockets ({longest}) would exceed the {WorkerIo.MaxSocketPath}-byte limit of unix socket paths; use a shorter --runtime-dir");
         }
 
         IReadOnlyList<int?> slotCpus;
@@ -72,6 +81,7 @@ public static class MasterRunner
         }
         catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
+            pidFile?.Dispose();
             return Fail(e.Message);
         }
         var handed = inherited.SelectMany(i => i.Sockets).ToHashSet(ReferenceEqualityComparer.Instance);
@@ -82,8 +92,7 @@ public static class MasterRunner
             log.Warn("listen", "net.ipv4.tcp_migrate_req is 0: connections queued on a slot's socket are dropped if that socket is closed (scale down)");
 
         // A new master writes the pid file only when it takes over from the old one.
-        if (handover is null) runtime.WritePidFile(manifest.Name);
-        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover });
+        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile });
         var code = await host.RunAsync();
         return host.UpgradeFailure is null ? code : ExitUpgradeFailed;
 

@@ -46,18 +46,8 @@ public sealed class RuntimeDirectory(string path)
         }
     }
 
-    /// <summary>The pid in the pack's pid file if that process is alive.</summary>
-    public int? RunningMaster(string pack)
-    {
-        try
-        {
-            var text = File.ReadAllText(PidFile(pack)).Trim();
-            return int.TryParse(text, out var pid) && pid > 0 && Processes.IsAlive(pid) ? pid : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
-
-    public void WritePidFile(string pack) => File.WriteAllText(PidFile(pack), Environment.ProcessId + "\n");
+    /// <summary>The pid of the pack's live master: the one that holds the pid file's lock (see <see cref="Runtime.PidFile"/>); a stale pid file names none.</summary>
+    public int? RunningMaster(string pack) => global::Gopherpack.Runtime.PidFile.Holder(PidFile(pack));
 }
 
 public sealed class RuntimeDirectoryException(string message) : Exception(message);

@@ -135,7 +135,7 @@ public sealed class ListenerModeTests
             listeners: [{ name: http, address: "tcp://127.0.0.1:{{port}}" }]
             """, waitReady: false);
         Assert.Equal(1, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
-        Assert.Contains($"listener 'http': cannot listen on tcp://127.0.0.1:{port}", pack.Log);
+        Assert.Contains($"listener 'http': address tcp://127.0.0.1:{port} in use by another process", pack.Log);
         Assert.Empty(pack.AllWorkerPids);
         Assert.Empty(Directory.GetFileSystemEntries(pack.RuntimeDir));
     }

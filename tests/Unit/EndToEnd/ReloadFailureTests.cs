@@ -126,7 +126,7 @@ public sealed class ReloadFailureTests
         var moved = pack.Dir.File("moved.yml", Hello.Replace("{HelloHttp}", RepoPaths.ExampleDll("HelloHttp")).Replace("tcp://127.0.0.1:0", $"tcp://127.0.0.1:{port}"));
         var result = await Cli.RunAsync("reload", "hello", "--manifest", moved, "--runtime-dir", pack.RuntimeDir);
         Assert.True(result.Code == 3, result.ToString());
-        Assert.Contains($"cannot listen on tcp://127.0.0.1:{port}", result.Stderr);
+        Assert.Contains($"address tcp://127.0.0.1:{port} in use by another process", result.Stderr);
         await AssertOldPidsServe(pack, pack.SlotPids.Values.ToList());
     }
 

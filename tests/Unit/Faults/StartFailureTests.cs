@@ -36,7 +36,7 @@ public sealed class StartFailureTests
         var runtime = Path.Combine(dir.Path, "rt");
         var result = await Cli.RunAsync("start", manifest, "--runtime-dir", runtime);
         Assert.True(result.Code == 1, result.ToString());
-        Assert.Contains($"listener 'http': cannot listen on tcp://127.0.0.1:{port}", result.Stderr);
+        Assert.Contains($"listener 'http': address tcp://127.0.0.1:{port} in use by another process", result.Stderr);
         AssertNothingRunning(runtime, "busyport");
     }
 

@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 
 namespace Gopherpack.Tests.Support;
 
 /// <summary>
 /// The test's own load client: keep-alive loops (each one connection, reused) and new-connection
 /// loops (a connection per request), counting every request that fails. Runs until stopped.
+/// <see cref="Url"/> may be switched while it runs (a listener that moved); with <c>unixSocket</c> every
+/// connection goes to that unix socket whatever the URL's host.
 /// </summary>
 public sealed class HttpLoad : IAsyncDisposable
 {
@@ -13,32 +16,39 @@ public sealed class HttpLoad : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _errors = new();
     private long _ok, _failed;
 
-    /// <param name="unixSocket">Connect to this unix socket instead of the url's host (the url still names the path).</param>
+    private readonly string? _unixSocket;
+    private volatile string _url;
+
     public HttpLoad(string url, int keepAlive, int newConnections, string? unixSocket = null)
     {
-        for (var i = 0; i < keepAlive; i++) _loops.Add(Task.Run(() => Loop(url, reuse: true, unixSocket)));
-        for (var i = 0; i < newConnections; i++) _loops.Add(Task.Run(() => Loop(url, reuse: false, unixSocket)));
+        _url = url;
+        _unixSocket = unixSocket;
+        for (var i = 0; i < keepAlive; i++) _loops.Add(Task.Run(() => Loop(reuse: true)));
+        for (var i = 0; i < newConnections; i++) _loops.Add(Task.Run(() => Loop(reuse: false)));
     }
+
+    /// <summary>Where the next requests go.</summary>
+    public string Url { get => _url; set => _url = value; }
 
     public long Ok => Interlocked.Read(ref _ok);
     public long Failed => Interlocked.Read(ref _failed);
     public string Errors => string.Join("; ", _errors.Select(e => $"{e.Value}x {e.Key}"));
 
-    private async Task Loop(string url, bool reuse, string? unixSocket)
+    private async Task Loop(bool reuse)
     {
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = 1,
             PooledConnectionLifetime = reuse ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
         };
-        if (unixSocket is not null)
+        if (_unixSocket is { } path)
             handler.ConnectCallback = async (_, cancel) =>
             {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
-                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(unixSocket), cancel);
-                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancel);
+                    return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch
                 {
@@ -52,7 +62,7 @@ public sealed class HttpLoad : IAsyncDisposable
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                using var request = new HttpRequestMessage(HttpMethod.Get, _url);
                 if (!reuse) request.Headers.ConnectionClose = true;
                 using var response = await client.SendAsync(request, _stop.Token);
                 response.EnsureSuccessStatusCode();
