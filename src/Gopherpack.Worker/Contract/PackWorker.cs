@@ -7,7 +7,8 @@ using Gopherpack.Worker.Contract;
 namespace Gopherpack.Worker;
 
 /// <summary>A listening socket inherited from the master, with the manifest's settings for it.</summary>
-public sealed record InheritedListener(string Name, int Fd, string Protocols, int? MaxConnections, string? Certificate, string? Key, string? Address);
+/// <param name="Backlog">The manifest's backlog, which a server that calls listen() again on the socket must pass (Kestrel does).</param>
+public sealed record InheritedListener(string Name, int Fd, string Protocols, int? MaxConnections, string? Certificate, string? Key, string? Address, int? Backlog = null);
 
 /// <summary>Who this process is in its pack, read once from the worker contract's environment.</summary>
 public sealed class PackWorker
@@ -73,7 +74,7 @@ public sealed class PackWorker
         {
             var name = i < nameList.Length && nameList[i].Length > 0 ? nameList[i] : $"fd{WorkerContract.FirstListenFd + i}";
             settings.TryGetValue(name, out var s);
-            listeners.Add(new InheritedListener(name, WorkerContract.FirstListenFd + i, s?.Protocols ?? "http1AndHttp2", s?.MaxConnections, s?.Tls?.Certificate, s?.Tls?.Key, s?.Address));
+            listeners.Add(new InheritedListener(name, WorkerContract.FirstListenFd + i, s?.Protocols ?? "http1AndHttp2", s?.MaxConnections, s?.Tls?.Certificate, s?.Tls?.Key, s?.Address, s?.Backlog));
         }
         return new PackWorker
         {
@@ -84,7 +85,7 @@ public sealed class PackWorker
     }
 
     internal sealed record TlsSettings(string Certificate, string Key);
-    internal sealed record ListenerSettings(string Name, string? Protocols, int? MaxConnections, TlsSettings? Tls, string? Address);
+    internal sealed record ListenerSettings(string Name, string? Protocols, int? MaxConnections, TlsSettings? Tls, string? Address, int? Backlog = null);
 
     private static Dictionary<string, ListenerSettings> ParseSettings(string? json)
     {

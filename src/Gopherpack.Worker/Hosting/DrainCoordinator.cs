@@ -26,9 +26,12 @@ public sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator
     public bool IsDraining => _draining;
     public int OpenConnections => _connections.Count;
 
+    internal InheritedListener? ListenerFor(EndPoint endpoint) =>
+        endpoint is FileHandleEndPoint handle ? worker.Listeners.FirstOrDefault(l => (ulong)l.Fd == handle.FileHandle) : null;
+
     internal ConnectionGate GateFor(EndPoint endpoint)
     {
-        var max = endpoint is FileHandleEndPoint handle ? worker.Listeners.FirstOrDefault(l => (ulong)l.Fd == handle.FileHandle)?.MaxConnections : null;
+        var max = ListenerFor(endpoint)?.MaxConnections;
         return _gates.GetOrAdd(endpoint, _ => new ConnectionGate(max));
     }
 

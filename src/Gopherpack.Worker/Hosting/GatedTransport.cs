@@ -14,9 +14,21 @@ internal sealed class GatedListenerFactory(IConnectionListenerFactory inner, Dra
 
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var listener = new GatedConnectionListener(await inner.BindAsync(endpoint, cancellationToken), drain.GateFor(endpoint), drain);
+        var bound = await inner.BindAsync(endpoint, cancellationToken);
+        if (endpoint is FileHandleEndPoint handle && drain.ListenerFor(endpoint)?.Backlog is { } backlog) Relisten(handle.FileHandle, backlog);
+        var listener = new GatedConnectionListener(bound, drain.GateFor(endpoint), drain);
         drain.Track(listener);
         return listener;
+    }
+
+    /// <summary>
+    /// Kestrel calls listen() with its own backlog (512) on an inherited socket too, which would replace
+    /// the manifest's backlog for every worker of the pack (the socket is shared); this puts it back.
+    /// </summary>
+    private static void Relisten(ulong fd, int backlog)
+    {
+        using var socket = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle((IntPtr)(long)fd, ownsHandle: false));
+        socket.Listen(backlog);
     }
 }
 

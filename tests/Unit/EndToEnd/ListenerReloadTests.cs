@@ -45,7 +45,7 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
         {
             var before = await client.StatusAsync(pack);
             var oldPids = before.Workers.Select(w => w.Pid!.Value).ToList();
-            var oldSockets = oldPids.Select(p => SocketOf(p, 3)).ToHashSet();
+            var oldSockets = ListeningOn(port);
             var (ok0, failed0) = (load.Ok, load.Failed);
             var file = master.Dir.File($"gen{before.Generation + 1}.yml", Manifest(pack, mode, next));
             var report = await client.ReloadAsync(pack, file);
@@ -59,9 +59,13 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
             figures.Add($"{kind}: {ok} ok, {failed} failed");
             if (failed > 0) failures.Add($"{kind}: {failed} of {ok + failed} requests failed ({load.Errors})");
 
-            var after = await client.StatusAsync(pack);
+            var after = await Eventually.Value(async () =>
+            {
+                var status = await client.StatusAsync(pack);
+                return status.Workers.All(w => w.Generation == status.Generation) ? status : null;
+            }, TimeSpan.FromSeconds(30), $"{kind}: the master to reap the old workers");
             var newPids = after.Workers.Select(w => w.Pid!.Value).ToList();
-            var newSockets = newPids.Select(p => SocketOf(p, 3)).ToHashSet();
+            var newSockets = ListeningOn(next.Port);
             if (sameSocket) Assert.True(oldSockets.SetEquals(newSockets), $"{kind}: the new generation got new sockets ({string.Join(",", newSockets)}) instead of {string.Join(",", oldSockets)}");
             else Assert.Empty(oldSockets.Intersect(newSockets));
             Assert.Equal(next.Name, after.Listeners.Single().Name);
@@ -98,7 +102,8 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
             """;
         await using var master = await PackProcess.StartAsync(Unix("0660", 4096), dir: dir);
         var client = new PackClient(new RuntimeDirectory(master.RuntimeDir));
-        var inode = SocketOf(master.SlotPids[0], 3);
+        var inode = UnixListening(path);
+        Assert.NotNull(inode);
         var figures = new List<string>();
         await using var load = new HttpLoad("http://localhost/", keepAlive: 4, newConnections: 2, unixSocket: path);
         await Eventually.True(() => load.Ok > 100, TimeSpan.FromSeconds(30), "the load to get going");
@@ -118,14 +123,20 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
             await Eventually.True(() => load.Ok > okAfter + 200, TimeSpan.FromSeconds(30), $"{kind}: the new generation to serve");
             figures.Add($"{kind}: {load.Ok - ok0} ok, {load.Failed - failed0} failed");
             Assert.Equal(expectedMode, File.GetUnixFileMode(path));
-            var status = await client.StatusAsync("lr-unix");
-            Assert.All(status.Workers, w => Assert.Equal(inode, SocketOf(w.Pid!.Value, 3)));
+            Assert.Equal(inode, UnixListening(path));
         }
         output.WriteLine("unix: " + string.Join("; ", figures));
         Assert.True(load.Failed == 0, $"{load.Failed} of {load.Ok + load.Failed} requests failed: {load.Errors}");
     }
 
-    private static string SocketOf(int pid, int fd) => new FileInfo($"/proc/{pid}/fd/{fd}").LinkTarget!;
+    private static HashSet<ulong> ListeningOn(int port) =>
+        Gopherpack.Linux.SocketTable.Listening().Where(s => s.Local.Port == port).Select(s => s.Inode).ToHashSet();
+
+    /// <summary>The inode of the unix socket listening at <paramref name="path"/> (/proc/net/unix: flag __SO_ACCEPTCON).</summary>
+    private static string? UnixListening(string path) =>
+        File.ReadLines("/proc/net/unix").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .FirstOrDefault(f => f.Length >= 8 && f[7] == path && f[3] == "00010000")?[6];
 
     /// <summary>The backlog of each socket listening on the port, as the kernel reports it (ss: Send-Q of a listener).</summary>
     private static IReadOnlyList<int> Backlogs(int port)
