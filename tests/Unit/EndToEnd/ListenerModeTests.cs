@@ -101,7 +101,7 @@ public sealed class ListenerModeTests
             listeners: [{ name: api, address: "unix://busy.sock" }]
             """, waitReady: false, dir: dir);
         Assert.Equal(1, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
-        Assert.Contains("is in use by another process", pack.Log);
+        Assert.Contains("listener 'api': address unix://" + path + " in use by another process", pack.Log);
         Assert.True(File.Exists(path));
     }
 

@@ -32,7 +32,7 @@ public sealed class PackWorkerTests
         var https = new Gopherpack.Manifest.ListenerSpec
         {
             Name = "https", Address = Gopherpack.Manifest.ListenerAddress.ForTcp(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)), Protocols = Gopherpack.Manifest.ListenerProtocols.Http1AndHttp2, MaxConnections = 7,
-            Tls = new Gopherpack.Manifest.TlsSpec("/tls/c.pem", "/tls/k.pem"),
+            Tls = new Gopherpack.Manifest.TlsSpec("/tls/c.pem", "/tls/k.pem"), Backlog = 128,
         };
         var raw = new Gopherpack.Manifest.ListenerSpec { Name = "raw", Address = Gopherpack.Manifest.ListenerAddress.ForTcp(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)), Protocols = Gopherpack.Manifest.ListenerProtocols.Tcp };
         var json = ListenerSettings.Json([ListenerSettings.From(https, 3, "tcp://127.0.0.1:4000"), ListenerSettings.From(raw, 4, "tcp://127.0.0.1:4001")]);
@@ -41,9 +41,9 @@ public sealed class PackWorkerTests
         environment["GOPHERPACK_LISTENERS"] = json;
 
         var worker = PackWorker.FromEnvironment(environment, 9);
-        Assert.Equal(new InheritedListener("https", 3, "http1AndHttp2", 7, "/tls/c.pem", "/tls/k.pem", "tcp://127.0.0.1:4000"), worker.Listener("https"));
-        Assert.Equal(new InheritedListener("raw", 4, "tcp", null, null, null, "tcp://127.0.0.1:4001"), worker.Listener("raw"));
-        Assert.StartsWith("""[{"name":"https","fd":3,"address":"tcp://127.0.0.1:4000","protocols":"http1AndHttp2","maxConnections":7,"tls":{"certificate":"/tls/c.pem","key":"/tls/k.pem"}}""", json);
+        Assert.Equal(new InheritedListener("https", 3, "http1AndHttp2", 7, "/tls/c.pem", "/tls/k.pem", "tcp://127.0.0.1:4000", 128), worker.Listener("https"));
+        Assert.Equal(new InheritedListener("raw", 4, "tcp", null, null, null, "tcp://127.0.0.1:4001", 4096), worker.Listener("raw"));
+        Assert.StartsWith("""[{"name":"https","fd":3,"address":"tcp://127.0.0.1:4000","protocols":"http1AndHttp2","maxConnections":7,"tls":{"certificate":"/tls/c.pem","key":"/tls/k.pem"},"backlog":128}""", json);
     }
 
     [Fact]
