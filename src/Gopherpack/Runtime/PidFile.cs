@@ -20,6 +20,7 @@ namespace Gopherpack.Runtime;
 public sealed unsafe class PidFile : IDisposable
 {
     private const int Attempts = 100;
+    private static int _tempCounter;
 
     private PidFile(string path, int fd)
     {
@@ -156,7 +157,8 @@ public sealed unsafe class PidFile : IDisposable
 
     private static unsafe (int Fd, string Path) CreateLocked(string path)
     {
-        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        // Unique per call: in-process masters (Start-Pack -Wait in several runspaces) share a pid.
+        var temp = $"{path}.{Environment.ProcessId}.{Interlocked.Increment(ref _tempCounter)}.tmp";
         Call(Libc.unlink, temp); // left by an earlier process with this pid
         var fd = Open(temp, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL);
         if (fd < 0) throw Failure(temp, "create", Marshal.GetLastPInvokeError());

@@ -32,7 +32,7 @@ public sealed class JanitorTests
         await using var b = await PackProcess.StartAsync(Unix("b", "u1.sock"), dir: dir);
         a.Signal(Native.SIGKILL);
         await a.WaitForExit(TimeSpan.FromSeconds(10));
-        var leftovers = () => new[] { u2, "a.pid", "a.sock", "a.notify", "a.files" }.Select(f => Path.Combine(a.RuntimeDir, f)).Where(f => File.Exists(f) || Directory.Exists(f)).ToList();
+        var leftovers = () => Directory.GetFileSystemEntries(a.RuntimeDir, "a.*").Append(u2).Where(f => File.Exists(f) || Directory.Exists(f)).ToList();
         await Eventually.True(() => leftovers().Count == 0, TimeSpan.FromSeconds(5), $"the janitor to remove what the killed master held: {string.Join(", ", leftovers())}");
 
         Assert.True(File.Exists(u1), "the janitor removed the socket file of another pack");
