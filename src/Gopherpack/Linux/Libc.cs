@@ -54,12 +54,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] public static partial uint geteuid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
-    [LibraryImport(Lib, SetLastError = true)] public static partial int open(byte* path, int flags, int mode);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, FileLock* lockInfo);
     [LibraryImport(Lib, SetLastError = true)] public static partial int link(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int rename(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);
-    [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nint count, long offset);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int waitid(int idType, int id, byte* info, int options);
