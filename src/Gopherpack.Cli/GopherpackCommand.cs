@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Gopherpack.Control;
 using Gopherpack.Logging;
 using Gopherpack.Manifest;
@@ -41,7 +42,32 @@ public static class GopherpackCommand
     }
 
     private static RuntimeDirectory Runtime(ParseResult parse) => RuntimeDirectory.Resolve(parse.GetValue(RuntimeDir));
-    private static Argument<string> PackName() => new("NAME") { Description = "The pack's name (from its manifest)" };
+    private static Argument<string> PackName()
+    {
+        var name = new Argument<string>("NAME") { Description = "The pack's name (from its manifest)" };
+        name.Validators.Add(MustBePackName);
+        return name;
+    }
+
+    private static void MustBePackName(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        foreach (var token in result.Tokens)
+            if (!ManifestLoader.IsValidPackName(token.Value))
+                result.AddError($"'{token.Value}' is not a pack name (lowercase letters, digits and '-', starting with a letter or digit)");
+    }
+
+    /// <summary>A whole number of seconds from 1 to 86400, checked on the token (reading a value that did not parse throws).</summary>
+    private static Option<int?> SecondsOption(string name, string description)
+    {
+        var option = new Option<int?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 0) return;
+            if (result.Tokens.Count != 1 || !int.TryParse(result.Tokens[0].Value, out var n) || n is < 1 or > 86400)
+                result.AddError($"{name} must be a whole number of seconds from 1 to 86400, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
+        });
+        return option;
+    }
 
     private static Command RunCommand()
     {
@@ -59,16 +85,22 @@ public static class GopherpackCommand
     private static Command StartCommand()
     {
         var manifest = new Argument<string>("MANIFEST") { Description = "The pack's YAML manifest" };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every worker to be ready (then the pack is stopped)", DefaultValueFactory = _ => 120 };
+        var timeout = SecondsOption("--timeout", "Seconds to wait for every worker to be ready (then the pack is stopped); default 120");
         var command = new Command("start", "Start the master detached; returns when every worker is ready (log: RUNTIME-DIR/NAME.log)") { manifest, timeout };
         command.SetAction(async parse =>
         {
             var progress = new Progress(Console.Error);
+            // Ctrl+C or SIGTERM while waiting stops the half-started pack, as a timeout does, instead of leaving it behind.
+            using var interrupted = new CancellationTokenSource();
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+            void Interrupt(PosixSignalContext context) { context.Cancel = true; interrupted.Cancel(); }
             try
             {
                 var status = await new PackStarter(Runtime(parse)).StartAsync(parse.GetValue(manifest)!,
                     (m, runtimeDir) => [.. MasterHostCommand(), "run", m.ManifestPath, "--runtime-dir", runtimeDir],
-                    TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))), (ready, total) => progress.Show($"waiting for workers: {ready}/{total} ready"));
+                    TimeSpan.FromSeconds(parse.GetValue(timeout) ?? 120), (ready, total) => progress.Show($"waiting for workers: {ready}/{total} ready"),
+                    interrupted.Token);
                 progress.Done();
                 var ready = status.Workers.Count(w => w.State == nameof(WorkerState.Ready));
                 var listening = status.Listeners.Count == 0 ? "no listeners" : string.Join(", ", status.Listeners.Select(l => $"{l.Name} {l.Address}"));
@@ -87,6 +119,12 @@ public static class GopherpackCommand
             {
                 progress.Done();
                 Console.Error.WriteLine($"gopherpack: start failed: {e.Message}");
+                return ExitCodes.Failed;
+            }
+            catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+            {
+                progress.Done();
+                Console.Error.WriteLine("gopherpack: start interrupted; the half-started pack was asked to stop");
                 return ExitCodes.Failed;
             }
         });
@@ -143,11 +181,7 @@ public static class GopherpackCommand
     {
         var name = PackName();
         var executable = new Option<string?>("--executable") { Description = "The new master: a gopherpack executable or gopherpack.dll (default: the running master's own program)" };
-        var timeout = new Option<int?>("--timeout") { Description = "Seconds the new master has to get every worker ready (default: the larger of 120 and ready.timeout + 60)" };
-        timeout.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1 or > 86400) result.AddError("--timeout must be from 1 to 86400 seconds");
-        });
+        var timeout = SecondsOption("--timeout", "Seconds the new master has to get every worker ready (default: the larger of 120 and ready.timeout + 60)");
         var command = new Command("upgrade", "Replace the master itself without refusing a connection: a new master inherits the sockets, starts its workers, takes over; waits for the outcome") { name, executable, timeout };
         command.SetAction(parse => Control(parse, async client =>
         {
@@ -185,6 +219,7 @@ public static class GopherpackCommand
     private static Command PsCommand()
     {
         var name = new Argument<string?>("NAME") { Description = "Only this pack", Arity = ArgumentArity.ZeroOrOne };
+        name.Validators.Add(MustBePackName);
         var json = new Option<bool>("--json") { Description = "JSON for scripts" };
         var command = new Command("ps", "List packs and their workers") { name, json };
         command.SetAction(parse => Control(parse, async client =>

@@ -13,12 +13,28 @@ public static partial class ManifestLoader
     private const int MaxManifestBytes = 1 << 20;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")] private static partial Regex PackName();
+
+    /// <summary>Whether <paramref name="name"/> is a valid pack name (the manifest's <c>name:</c> rule).</summary>
+    public static bool IsValidPackName(string name) => PackName().IsMatch(name);
+
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")] private static partial Regex ListenerName();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")] private static partial Regex EnvName();
     [GeneratedRegex("^0?[0-7]{3}$")] private static partial Regex OctalMode();
 
     /// <exception cref="ManifestException">The file is missing, unreadable or invalid.</exception>
     public const string NotFound = "manifest file not found";
+
+    /// <summary>Reads at most the manifest size limit, so a device or FIFO given as a manifest cannot hang or flood us.</summary>
+    private static string ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.None);
+        var buffer = new byte[MaxManifestBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0) total += read;
+        if (total > MaxManifestBytes) throw Single(path, $"manifest is larger than {MaxManifestBytes / 1024} KiB");
+        return new System.Text.UTF8Encoding(false).GetString(buffer, 0, total).TrimStart('\uFEFF');
+    }
 
     public static PackManifest Load(string path)
     {
@@ -30,7 +46,7 @@ public static partial class ManifestLoader
             var info = new FileInfo(fullPath);
             if (info.Exists && info.Length > MaxManifestBytes)
                 throw Single(fullPath, $"manifest is larger than {MaxManifestBytes / 1024} KiB");
-            text = File.ReadAllText(fullPath);
+            text = ReadBounded(fullPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -147,6 +147,6 @@ public sealed class ControlDispatcher(MasterHost host)
         var result = await done.Task;
         return result.Ok
             ? new ControlReply { Ok = true, Workers = result.Workers }
-            : ControlReply.Failure(ControlErrors.ScaleFailed, result.Error ?? "scale failed") with { Workers = result.Workers };
+            : ControlReply.Failure(result.Refused ? ControlErrors.Busy : ControlErrors.ScaleFailed, result.Error ?? "scale failed") with { Workers = result.Workers };
     }
 }

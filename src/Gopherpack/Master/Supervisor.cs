@@ -493,16 +493,17 @@ public sealed class Supervisor
 
     private void Scale(IReadOnlyList<int?> slotCpus, Action<ScaleResult> respond)
     {
-        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}"
-            : _reload is not null ? "a reload is running; try again when it has finished"
-            : _scale is not null ? "a scale is already in progress"
-            : Busy is { } busy ? busy + "; try again when it has finished"
-            : slotCpus.Count == 0 ? "a pack needs at least one worker"
+        var busy = _reload is not null ? "a reload is running; try again when it has finished"
+            : _scale is not null ? "a scale is already in progress; try again when it has finished"
+            : Busy is { } other ? other + "; try again when it has finished"
             : null;
+        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}"
+            : busy
+            ?? (slotCpus.Count == 0 ? "a pack needs at least one worker" : null);
         if (refusal is not null)
         {
             Log.Warn("scale", $"refused: {refusal}");
-            respond(new ScaleResult(false, _slots.Count, refusal));
+            respond(new ScaleResult(false, _slots.Count, refusal, Refused: busy is not null && State == PackState.Running));
             return;
         }
         var from = _slots.Count;

@@ -51,4 +51,5 @@ public sealed record ReloadResult(
     IReadOnlyList<string>? Output = null,
     bool Refused = false);
 
-public sealed record ScaleResult(bool Ok, int Workers, string? Error = null);
+/// <param name="Refused">Not started because another operation runs (busy), as opposed to failed.</param>
+public sealed record ScaleResult(bool Ok, int Workers, string? Error = null, bool Refused = false);

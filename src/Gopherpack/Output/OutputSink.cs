@@ -15,6 +15,9 @@ public sealed class OutputSink
     /// <summary>Bytes a worker line may take of the buffer; the master's own log lines may use twice as much.</summary>
     public const int DefaultCapacity = 1024 * 1024;
     private const long RotationCheckEvery = 256 * 1024;
+    /// <summary>The writer thread ends after this long with nothing to write and is started again by the next line,
+    /// so a process that hosted a master (a PowerShell session running Start-Pack -Wait) keeps no thread of ours.</summary>
+    private static readonly TimeSpan WriterIdleExit = TimeSpan.FromSeconds(1);
 
     private readonly object _gate = new();
     private readonly Queue<byte[]> _queue = new();
@@ -25,6 +28,7 @@ public sealed class OutputSink
     private long _droppedUnreported;
     private int _fd;
     private bool _broken;
+    private bool _writerRunning;
     private LogRotation? _rotation;
     private long _writtenSinceCheck = RotationCheckEvery;
 
@@ -35,8 +39,6 @@ public sealed class OutputSink
         _name = name;
         _capacity = capacity;
         _broken = fd < 0;
-        if (_broken) return;
-        new Thread(WriteLoop) { IsBackground = true, Name = $"gopherpack-{name}" }.Start();
     }
 
     /// <summary>Lines dropped since start because the output was too slow, full or closed.</summary>
@@ -61,7 +63,12 @@ public sealed class OutputSink
             bytes[^1] = (byte)'\n';
             _queue.Enqueue(bytes);
             _queuedBytes += length;
-            if (_queue.Count == 1) Monitor.Pulse(_gate);
+            if (!_writerRunning)
+            {
+                _writerRunning = true;
+                new Thread(WriteLoop) { IsBackground = true, Name = $"gopherpack-{_name}" }.Start();
+            }
+            else if (_queue.Count == 1) Monitor.PulseAll(_gate);
         }
         return true;
     }
@@ -100,7 +107,14 @@ public sealed class OutputSink
             long unreported;
             lock (_gate)
             {
-                while (_queue.Count == 0) Monitor.Wait(_gate);
+                while (_queue.Count == 0)
+                {
+                    if (!Monitor.Wait(_gate, WriterIdleExit) && _queue.Count == 0)
+                    {
+                        _writerRunning = false;
+                        return;
+                    }
+                }
                 next = _queue.Peek();
                 unreported = _droppedUnreported;
                 _droppedUnreported = 0;
@@ -120,7 +134,11 @@ public sealed class OutputSink
                     _queuedBytes = 0;
                 }
                 Monitor.PulseAll(_gate);
-                if (_broken) return;
+                if (_broken)
+                {
+                    _writerRunning = false;
+                    return;
+                }
             }
             MaybeRotate(next.Length);
         }

@@ -205,7 +205,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
                 Fail(attempt, line["failed ".Length..]);
                 break;
             case null:
-                Fail(attempt, $"the new master (pid {attempt.Pid}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; see its log lines above");
+                Fail(attempt, $"the new master (pid {attempt.Pid}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; its output is in the master's log (RUNTIME-DIR/NAME.log for a pack started with 'gopherpack start', else the master's standard error)");
                 break;
         }
     }
