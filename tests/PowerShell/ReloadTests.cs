@@ -74,7 +74,8 @@ public sealed class ReloadTests(ModuleFolder module) : ModuleTest(module)
     public async Task A_reload_while_another_runs_is_PackBusy_and_a_pack_that_is_not_running_is_PackNotRunning()
     {
         StartPack(Lab.Manifest("busy", workers: 1));
-        var slow = Lab.Manifest("busy", workers: 1, file: "slow.yml", extra: "ready: { mode: delay, delay: 4s, timeout: 30s }");
+        // A worker that never sends READY=1, so the master takes it as ready only after the whole delay (READY=1 would end it early).
+        var slow = Lab.Manifest("busy", workers: 1, workerArgs: "--never-ready", file: "slow.yml", extra: "ready: { mode: delay, delay: 4s, timeout: 30s }");
         using var first = PS.Start($"Invoke-PackReload busy -Manifest {PackLab.Quote(slow)} {Lab.Rt}");
         using var other = new PowerShellSession(Module.Psd1, Lab.Path);
         await Eventually.True(() => other.Run($"Get-Pack busy {Lab.Rt}").Output.SingleOrDefault()?.Get<string>("State") == "Reloading",

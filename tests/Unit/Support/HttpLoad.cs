@@ -58,11 +58,13 @@ public sealed class HttpLoad : IAsyncDisposable
             };
         using var client = new HttpClient(handler)
         { Timeout = TimeSpan.FromSeconds(10) };
+        var url = _url;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, _url);
+                url = _url;
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
                 if (!reuse) request.Headers.ConnectionClose = true;
                 using var response = await client.SendAsync(request, _stop.Token);
                 response.EnsureSuccessStatusCode();
@@ -76,10 +78,12 @@ public sealed class HttpLoad : IAsyncDisposable
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
             {
                 Interlocked.Increment(ref _failed);
-                _errors.AddOrUpdate(e.InnerException?.Message ?? e.Message, 1, (_, n) => n + 1);
+                _errors.AddOrUpdate($"{e.InnerException?.Message ?? e.Message} ({Where(url)})", 1, (_, n) => n + 1);
             }
         }
     }
+
+    private string Where(string url) => _unixSocket ?? new Uri(url).Authority;
 
     public async ValueTask DisposeAsync()
     {
