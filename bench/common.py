@@ -120,14 +120,14 @@ def stop(process):
 class Pack:
     """`gopherpack run` of a manifest written to a temp dir; waits for pack-ready."""
 
-    def __init__(self, manifest_text, timeout=60):
+    def __init__(self, manifest_text, timeout=60, prefix=()):
         self.tmp = tempfile.TemporaryDirectory(prefix="gp-bench-")
         self.manifest = os.path.join(self.tmp.name, "app.yml")
         with open(self.manifest, "w") as f:
             f.write(manifest_text)
         self.runtime_dir = os.path.join(self.tmp.name, "rt")
         self.log = []
-        self.process = subprocess.Popen(["dotnet", CLI, "run", self.manifest, "--runtime-dir", self.runtime_dir],
+        self.process = subprocess.Popen([*prefix, "dotnet", CLI, "run", self.manifest, "--runtime-dir", self.runtime_dir],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout
         for line in self.process.stderr:

@@ -5,7 +5,7 @@ interleaved rounds. The server and the load generator get CPUs of their own (--s
 --client-cpus); every result records the machine it ran on.
 
 Groups (each compared to its own "alone" baseline):
-  hello      the hello endpoint: alone on the server CPUs vs a pinned pack (shared, reuseport) on them
+  hello      the hello endpoint: alone on the server CPUs vs a pinned pack (shared, reuseport) and an unpinned one (cpus: none) on them
   one-core   one CPU: alone vs a pack of 1 without the worker library (Kestrel on fd 3, READY=1 by hand)
              vs a pack of 1 with it: the library's per-request cost
   records    2,000 records as JSON per request: alone vs a pinned shared pack
@@ -35,23 +35,28 @@ def cpu_list(text):
 class Server:
     """One running server: the app alone (taskset to its CPUs) or a pack of it. Knows its serving pids."""
 
-    def __init__(self, key, cpus, workers=None, mode="shared", library=True, env=None, dll=None):
+    def __init__(self, key, cpus, workers=None, mode="shared", library=True, env=None, dll=None, pinned=True):
         self.key, self.cpus, self.workers, self.mode, self.library, self.env = key, cpus, workers, mode, library, env or {}
+        self.pinned = pinned
         self.dll = dll or bench_app_dll()
         self.port = free_port()
         self.process = self.pack = None
 
     def start(self):
         args = [self.dll] + ([] if self.library else ["--without-gopherpack"])
+        taskset = ["taskset", "-c", ",".join(map(str, self.cpus))]
         if self.workers is None:
-            self.process = subprocess.Popen(["taskset", "-c", ",".join(map(str, self.cpus)), "dotnet", *args,
+            self.process = subprocess.Popen([*taskset, "dotnet", *args,
                                              "--urls", f"http://127.0.0.1:{self.port}"],
                                             env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         else:
             env = "".join(f"\n  {k}: \"{v}\"" for k, v in self.env.items())
-            self.pack = Pack(f"name: bench-{self.key}\ncommand: dotnet\nargs: {json.dumps(args)}\nworkers: {self.workers}\n"
-                             f"cpus: [{', '.join(map(str, self.cpus))}]\n" + (f"env:{env}\n" if env else "") +
-                             f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{self.port}', protocols: http1, mode: {self.mode} }}]\n")
+            self.pack = Pack(f"name: bench-{self.key}\ncommand: dotnet\nargs: {json.dumps(args)}\nworkers: {self.workers}\n" +
+                             (f"cpus: [{', '.join(map(str, self.cpus))}]\n" if self.pinned else "cpus: none\n") +
+                             (f"env:{env}\n" if env else "") +
+                             f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{self.port}', protocols: http1, mode: {self.mode} }}]\n",
+                             # Unpinned workers inherit the master's CPU mask: the server's CPUs.
+                             prefix=() if self.pinned else taskset)
         wait_http(self.port, timeout=120)
 
     def pids(self):
@@ -125,7 +130,8 @@ def plan(args, server_cpus):
     if "hello" in groups:
         cases += [("hello", f"alone, {n} CPU(s)", alone_n, "/", None),
                   ("hello", f"pack of {n}, shared", pack_n, "/", f"alone, {n} CPU(s)"),
-                  ("hello", f"pack of {n}, reuseport", server(f"reuseport{n}", cpus=server_cpus, workers=n, mode="reuseport"), "/", f"alone, {n} CPU(s)")]
+                  ("hello", f"pack of {n}, reuseport", server(f"reuseport{n}", cpus=server_cpus, workers=n, mode="reuseport"), "/", f"alone, {n} CPU(s)"),
+                  ("hello", f"pack of {n}, shared, cpus: none", server(f"unpinned{n}", cpus=server_cpus, workers=n, pinned=False), "/", f"alone, {n} CPU(s)")]
     if "one-core" in groups:
         cases += [("one-core", "alone, 1 CPU", server("alone1", cpus=one), "/", None),
                   ("one-core", "pack of 1 without the library", server("raw1", cpus=one, workers=1, library=False), "/", "alone, 1 CPU"),

@@ -59,6 +59,9 @@ public sealed class PackTcpServer : IAsyncDisposable
 
     private async Task AcceptLoop()
     {
+        // The runtime's timer thread is started with the first timer; started only once the process is out of
+        // fds (the backoff below), it never runs and the loop would wait forever. So it is started now.
+        await Task.Delay(1, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         var failures = 0;
         while (await _gate.WaitForSlotAsync(_stopping.Token))
         {

@@ -93,7 +93,14 @@ public sealed record PackStatus(
     ReloadReport? LastReload,
     IReadOnlyList<WorkerStatus> Workers,
     long? MasterRssBytes = null,
-    long? MasterGcHeapBytes = null);
+    long? MasterGcHeapBytes = null)
+{
+    /// <summary>The state a pack has while a reload runs; otherwise <see cref="State"/> names a <see cref="Master.PackState"/>.</summary>
+    public const string Reloading = "Reloading";
+
+    /// <summary>Every worker of the first generation was ready, and the pack is not stopping.</summary>
+    [JsonIgnore] public bool IsRunning => State is nameof(Master.PackState.Running) or Reloading;
+}
 
 public sealed record ListenerStatus(string Name, string Address, string Mode);
 
@@ -109,7 +116,10 @@ public sealed record WorkerStatus(
     long? RssBytes,
     double? CpuSeconds,
     string? Status = null,
-    string? FailureReason = null);
+    string? FailureReason = null)
+{
+    [JsonIgnore] public bool IsReady => State == nameof(Master.WorkerState.Ready);
+}
 
 public sealed record ReloadReport(
     bool Ok,

@@ -64,8 +64,8 @@ public sealed class PackStarter(RuntimeDirectory runtime)
                 var status = await client.StatusAsync(name, cancel);
                 // Two starts at once: the status may come from the other start's master.
                 var ours = status.MasterPid == pid;
-                if (ours) progress?.Invoke(status.Workers.Count(w => w.State == "Ready"), status.Workers.Count);
-                if (ours && status.State == "Running") return status;
+                if (ours) progress?.Invoke(status.Workers.Count(w => w.IsReady), status.Workers.Count);
+                if (ours && status.IsRunning) return status;
             }
             catch (PackNotRunningException) { }
             if (DateTime.UtcNow > deadline)

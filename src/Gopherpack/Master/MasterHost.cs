@@ -22,8 +22,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private PackManifest _manifest;
     private readonly RuntimeDirectory _runtime;
-    private readonly Dictionary<int, (ListenerSet Listeners, WorkerLauncher Launcher)> _generations = [];
-    private int _serving;
+    private readonly GenerationStore _generations;
     private readonly UnixPipe _lifeline;
     private readonly PosixSpawner _spawner = new();
     private readonly string _notifyDirectory;
@@ -58,10 +57,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _io = new WorkerIo(_notifyDirectory, MasterOutput.Standard, (id, message) => Post(new WorkerNotified(id, message)));
         _lifeline = new UnixPipe();
-        var launcher = new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables());
+        _generations = new GenerationStore(_lifeline.ReadFd);
         var generation = options.Handover is { } handover ? handover.Generation + 1 : 1;
-        _generations[generation] = (listeners, launcher);
-        _serving = generation;
+        var launcher = _generations.Begin(generation, manifest, listeners);
         if (!launcher.HasDeathSignal) log.Warn("setup", "util-linux setpriv not found: workers that ignore the lifeline fd will outlive a killed master");
         _ownsRuntimeFiles = options.Handover is null;
         _successor = options.Handover is { } from ? new UpgradeSuccessor(from, this) : null;
@@ -93,7 +91,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             if (_pidFile is not null && Linux.FileId.OfFd(_pidFile.LockFd) is { } pid) files.Add((_pidFile.Path, pid));
             if (_control?.SocketFile is { } control) files.Add((_control.Path, control));
-            files.AddRange(_generations.Values.SelectMany(g => g.Listeners.SocketFiles).Distinct().Select(f => (f.Path, (Linux.FileId?)f.Id)));
+            files.AddRange(_generations.SocketFiles.Select(f => (f.Path, (Linux.FileId?)f.Id)));
         }
         try { _runtimeFiles.Write(files); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -235,7 +233,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public int StartWorker(WorkerLaunch launch)
     {
-        var launcher = _generations[launch.Generation].Launcher;
+        var launcher = _generations.LauncherOf(launch.Generation);
         var pid = _io.Start(launch.WorkerId,
             pid => _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null,
             (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)));
@@ -299,14 +297,13 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     }
 
     /// <summary>The listeners the serving generation's workers inherit.</summary>
-    public ListenerSet Listeners => _generations[_serving].Listeners;
+    public ListenerSet Listeners => _generations.ServingListeners;
 
     public string? PrepareGeneration(int generation, PackManifest manifest, int slots)
     {
         try
         {
-            var listeners = ListenerSet.Bind(manifest.Listeners, slots, Listeners);
-            _generations[generation] = (listeners, new WorkerLauncher(manifest, listeners, _lifeline.ReadFd, Environment.GetEnvironmentVariables()));
+            _generations.Prepare(generation, manifest, slots);
             UpdateRuntimeFiles();
             return null;
         }
@@ -318,11 +315,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void CommitGeneration(int generation)
     {
-        var previous = _generations[_serving].Listeners;
-        var next = _generations[generation].Listeners;
-        previous.HandOver(next);
-        _generations.Remove(_serving);
-        _serving = generation;
+        var next = _generations.Commit(generation);
         _manifest = _supervisor.Manifest;
         UpdateRuntimeFiles();
         foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");
@@ -333,15 +326,12 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void AbandonGeneration(int generation)
     {
-        if (!_generations.Remove(generation, out var abandoned)) return;
-        abandoned.Listeners.Abandon();
-        UpdateRuntimeFiles();
+        if (_generations.Abandon(generation)) UpdateRuntimeFiles();
     }
 
     public void ResizeSlots(int slots)
     {
-        Listeners.EnsureSlots(slots);
-        foreach (var socket in Listeners.RetireSlotsFrom(slots)) socket.Dispose();
+        _generations.Resize(slots);
     }
 
     public void Exit(int code)
@@ -349,7 +339,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         // Every worker has been reaped (its group killed); what still holds a socket escaped the group.
         // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
         if (_ownsRuntimeFiles && !_upgrade.Children.Any())
-            StopNotes = StraySocketHolders.KillAll(_generations.Values.SelectMany(g => g.Listeners.Listeners),
+            StopNotes = StraySocketHolders.KillAll(_generations.AllListeners,
             new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { Environment.ProcessId, _janitor }, Log);
         _exitCode = code;
     }
@@ -362,12 +352,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _pidFile?.Dispose();
         foreach (var registration in _signals) registration.Dispose();
         _io.ReleaseAll();
-        foreach (var (listeners, _) in _generations.Values)
-        {
-            if (_ownsRuntimeFiles) listeners.Dispose();
-            else listeners.Release();
-        }
-        _generations.Clear();
+        _generations.Close(ownsFiles: _ownsRuntimeFiles);
         try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
         try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { }
         Notifier.Dispose();

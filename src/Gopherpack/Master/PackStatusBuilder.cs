@@ -25,7 +25,7 @@ public static class PackStatusBuilder
             supervisor.Manifest.Name,
             Environment.ProcessId,
             supervisor.Manifest.ManifestPath,
-            supervisor.Reloading ? "Reloading" : supervisor.State.ToString(),
+            supervisor.Reloading ? Control.PackStatus.Reloading : supervisor.State.ToString(),
             supervisor.Generation,
             listeners.Listeners.Select(l => new ListenerStatus(l.Spec.Name, l.BoundAddress, l.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared")).ToList(),
             supervisor.LastReload is { } last ? Report(last) : null,

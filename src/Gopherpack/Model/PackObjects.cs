@@ -23,7 +23,7 @@ public sealed class Pack
         State = status.State,
         Generation = status.Generation,
         Workers = status.Workers.Count,
-        Ready = status.Workers.Count(w => w.State == "Ready"),
+        Ready = status.Workers.Count(w => w.IsReady),
         Listeners = string.Join(", ", status.Listeners.Select(l => $"{l.Name}={l.Address}")),
         Manifest = status.Manifest,
         LastReload = status.LastReload is { } r ? $"{(r.Ok ? "ok" : "failed")}: generation {r.Generation}, {r.Strategy}, {r.DurationMs:0} ms{(r.Error is null ? "" : ", " + r.Error)}" : null,

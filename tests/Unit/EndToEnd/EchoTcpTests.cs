@@ -123,6 +123,68 @@ public sealed class EchoTcpTests
     }
 
     [Fact]
+    public async Task Out_of_file_descriptors_the_worker_backs_off_instead_of_spinning_and_serves_again_once_clients_close()
+    {
+        // prlimit execs the worker in place (same pid, so LISTEN_PID still matches) with few fds to spare (the runtime holds about 95).
+        await using var pack = await PackProcess.StartAsync("""
+            name: echo-emfile
+            command: prlimit
+            args: ["--nofile=160", "dotnet", "{EchoTcp}"]
+            workers: 1
+            cpus: none
+            listeners: [{ name: echo, address: "tcp://127.0.0.1:0", protocols: tcp }]
+            """);
+        var endpoint = pack.TcpEndPoint("echo");
+        var client = new Gopherpack.Control.PackClient(new Gopherpack.Runtime.RuntimeDirectory(pack.RuntimeDir));
+        // The .NET runtime itself sometimes aborts a process that is out of fds ("Out of memory.", SIGABRT); the master
+        // restarts it (what a supervisor is for). Such an attempt proves nothing about the backoff, so it is tried again.
+        double? used = null;
+        for (var attempt = 1; attempt <= 6 && used is null; attempt++)
+        {
+            var worker = await Eventually.Value(async () =>
+                (await client.StatusAsync("echo-emfile")).Workers.FirstOrDefault(w => w.IsReady)?.Pid?.ToString(),
+                TimeSpan.FromSeconds(30), "a ready worker");
+            var pid = int.Parse(worker);
+            var failuresBefore = pack.Lines.Count(l => l.Contains("accept failed"));
+            var clients = new List<EchoClient>();
+            try
+            {
+                // More connections than the worker has fds: the kernel completes them all (the backlog holds the rest).
+                for (var i = 0; i < 150; i++) clients.Add(await EchoClient.ConnectAsync(endpoint));
+                await Eventually.True(() => pack.Lines.Count(l => l.Contains("accept failed") && l.Contains("retrying with backoff")) > failuresBefore || !Native.IsAlive(pid),
+                    TimeSpan.FromSeconds(30), "the worker to run out of fds");
+                // Spinning on accept would burn a whole CPU; with backoff the worker is all but idle. A window of time is the measurement.
+                var before = Gopherpack.Control.ProcStats.Read(pid).CpuSeconds;
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var after = Gopherpack.Control.ProcStats.Read(pid).CpuSeconds;
+                if (before is { } b && after is { } a && Native.IsAlive(pid)) used = a - b;
+            }
+            finally
+            {
+                foreach (var open in clients) open.Dispose();
+            }
+        }
+        Assert.True(used is not null, $"the runtime aborted the worker in every attempt; log:\n{pack.Log}");
+        Assert.True(used < 0.5, $"the worker used {used:0.00} s of CPU in 2 s while out of fds: it spins on accept");
+        // Closed clients give the fds back; the queued (now closed) connections are accepted and dropped, then a new one is served.
+        string served;
+        try
+        {
+            served = await Eventually.Value(async () =>
+            {
+                using var echo = await EchoClient.ConnectAsync(endpoint);
+                try { return await echo.ReadGreetingAsync(TimeSpan.FromSeconds(3)) is { Length: > 0 } greeting ? greeting : null; }
+                catch (OperationCanceledException) { return null; }
+            }, TimeSpan.FromSeconds(30), "a new client to be served once fds are free again");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; log:\n{pack.Log}");
+        }
+        Assert.StartsWith("hello from pid ", served);
+    }
+
+    [Fact]
     public async Task Echo_runs_alone_without_a_pack()
     {
         var port = FreePort.Probe();
