@@ -320,7 +320,11 @@ public sealed class ListenerSet : IDisposable
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            File.Delete(path);
+            try { File.Delete(path); }
+            catch (Exception denied) when (denied is IOException or UnauthorizedAccessException)
+            {
+                throw new ListenerException($"listener '{spec.Name}': cannot remove the stale socket file '{path}' (nothing listens on it): {denied.Message}");
+            }
             return;
         }
         catch (SocketException e) when (e.SocketErrorCode != SocketError.WouldBlock)

@@ -14,6 +14,14 @@ public sealed class StartFailureTests
         Assert.False(Directory.Exists(Path.Combine(runtime, pack + ".notify")), "notify sockets were left");
     }
 
+    private static async Task<int> Chattr(string change, string path)
+    {
+        using var chattr = System.Diagnostics.Process.Start("chattr", [change, path]);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await chattr.WaitForExitAsync(cancel.Token);
+        return chattr.ExitCode;
+    }
+
     [Fact]
     public async Task An_unusable_runtime_dir_fails_start_with_exit_1()
     {
@@ -23,6 +31,34 @@ public sealed class StartFailureTests
         var result = await Cli.RunAsync("start", manifest, "--runtime-dir", Path.Combine(blocker, "rt"));
         Assert.True(result.Code == 1, result.ToString());
         Assert.Contains($"runtime directory '{Path.Combine(blocker, "rt")}' is not usable", result.Stderr);
+    }
+
+    [Fact]
+    public async Task A_stale_unix_socket_that_cannot_be_removed_fails_start_with_exit_1_and_the_reason()
+    {
+        using var dir = new TempDir();
+        var sockets = Directory.CreateDirectory(Path.Combine(dir.Path, "sockets")).FullName;
+        var stale = Path.Combine(sockets, "app.sock");
+        var left = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        left.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(stale));
+        Gopherpack.Linux.SocketFiles.CloseWithoutUnlink(left); // a killed master's leftover
+        Assert.True(File.Exists(stale), "the stale socket file was not left behind");
+        // An immutable folder refuses the delete even to root (the tests run as root in CI), as a folder of another user would.
+        Assert.Equal(0, await Chattr("+i", sockets));
+        try
+        {
+            var manifest = dir.File("app.yml", $"name: stale\ncommand: sh\nargs: ['-c', 'exec sleep 60']\nready: {{ mode: delay, delay: 10ms }}\nlisteners: [{{ name: api, address: 'unix://{stale}' }}]\n");
+            var runtime = Path.Combine(dir.Path, "rt");
+            var result = await Cli.RunAsync("start", manifest, "--runtime-dir", runtime);
+            Assert.True(result.Code == 1, result.ToString());
+            Assert.True(result.Stderr.Contains($"listener 'api': cannot remove the stale socket file '{stale}' (nothing listens on it)"), result.ToString());
+            Assert.DoesNotContain("Unhandled", result.Stderr);
+            AssertNothingRunning(runtime, "stale");
+        }
+        finally
+        {
+            await Chattr("-i", sockets);
+        }
     }
 
     [Fact]
