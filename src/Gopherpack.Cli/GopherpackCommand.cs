@@ -243,7 +243,7 @@ public static class GopherpackCommand
         var command = new Command("validate", "Check a manifest; prints file:line:col: message for each problem") { manifest };
         command.SetAction(parse =>
         {
-            if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
+            if (LoadManifest(parse.GetValue(manifest)!, plainFileOnly: false) is not { } loaded) return ExitCodes.Usage;
             try
             {
                 WorkerPlan.SlotCpus(loaded, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
@@ -285,11 +285,11 @@ public static class GopherpackCommand
         }
     }
 
-    private static PackManifest? LoadManifest(string path)
+    private static PackManifest? LoadManifest(string path, bool plainFileOnly = true)
     {
         try
         {
-            return ManifestLoader.Load(path);
+            return ManifestLoader.Load(path, plainFileOnly);
         }
         catch (ManifestException e)
         {

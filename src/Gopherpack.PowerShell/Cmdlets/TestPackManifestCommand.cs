@@ -22,7 +22,7 @@ public sealed class TestPackManifestCommand : GopherpackCmdlet
         WriteVerbose($"checking {path}");
         try
         {
-            var manifest = ManifestLoader.Load(path);
+            var manifest = ManifestLoader.Load(path, plainFileOnly: false);
             WriteVerbose($"{path}: ok (pack '{manifest.Name}', {manifest.Listeners.Count} listener(s), workers {manifest.Workers?.ToString() ?? "auto"})");
             WriteObject(true);
         }

@@ -101,6 +101,13 @@ public sealed class ControlServer : IAsyncDisposable
                     await Send(client, ControlReply.Failure(ControlErrors.BadRequest, $"request line longer than {ControlProtocol.MaxLineBytes} bytes"));
                     return;
                 }
+                if (Linux.SocketPeer.HasClosed(client))
+                {
+                    // Its client gave up (a timeout while this master was stopped or stalled) and was told the command
+                    // failed: doing it now would surprise the operator with a stop or reload long after.
+                    _log.Warn("control", $"dropped a request from pid {pid} that was read after its client had closed the connection: {(line.Length > 200 ? line[..200] + "..." : line)}");
+                    return;
+                }
                 var answer = Answer(line, pid);
                 while (await Task.WhenAny(answer, Task.Delay(Heartbeat)) != answer)
                     await Send(client, ControlReply.Heartbeat);

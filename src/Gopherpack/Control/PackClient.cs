@@ -113,6 +113,12 @@ public sealed class PackClient(RuntimeDirectory runtime)
         {
             throw new PackNotRunningException(pack, Runtime.Path);
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // UnixDomainSocketEndPoint refuses a path over 107 bytes: no master could have bound it either.
+            throw new PackNotRunningException(pack, Runtime.Path,
+                $"its control socket path would be {Encoding.UTF8.GetByteCount(path)} bytes, longer than a unix socket allows, so no master can run there; use a shorter --runtime-dir");
+        }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
         {
             throw new PackControlException(ControlErrors.AccessDenied, $"access denied to {path}: {e.Message}");

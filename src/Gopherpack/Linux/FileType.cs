@@ -22,6 +22,18 @@ internal static unsafe class FileType
         return (mode & IfMt) == IfSock;
     }
 
+    /// <summary>The S_IFMT bits of what <paramref name="path"/> names, symlinks followed; null if it cannot be examined.</summary>
+    public static int? TypeOf(string path)
+    {
+        var buffer = stackalloc byte[StatxSize];
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            if (Libc.statx(AtFdCwd, p, 0, StatxType, buffer) != 0) return null;
+        }
+        return *(ushort*)(buffer + ModeOffset) & IfMt;
+    }
+
     /// <summary>What an open fd is: its type bits, identity (device and inode) and size; null if the fd is not open.</summary>
     public static FdInfo? Of(int fd)
     {

@@ -9,7 +9,7 @@ internal static unsafe partial class Libc
     public const int ECHILD = 10, EINTR = 4, ESRCH = 3, EBADF = 9, EAGAIN = 11;
     public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
     public const int O_CREAT = 0x40, O_APPEND = 0x400;
-    public const short POLLOUT = 4;
+    public const short POLLOUT = 4, POLLHUP = 0x10;
     public const int ENOENT = 2, EEXIST = 17, EACCES = 13, EADDRINUSE = 98;
     public const int WNOHANG = 1;
     public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80;

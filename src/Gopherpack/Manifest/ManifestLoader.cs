@@ -36,13 +36,19 @@ public static partial class ManifestLoader
         return new System.Text.UTF8Encoding(false).GetString(buffer, 0, total).TrimStart('\uFEFF');
     }
 
-    public static PackManifest Load(string path)
+    /// <param name="plainFileOnly">
+    /// Refuse a FIFO, device or socket: a master re-reads its manifest on every reload, and a read that waits on a
+    /// pipe would hold a reload request until someone writes, long after its client gave up. Only <c>validate</c> reads a stream.
+    /// </param>
+    public static PackManifest Load(string path, bool plainFileOnly = true)
     {
         var fullPath = Path.GetFullPath(path);
         string text;
         try
         {
             if (Directory.Exists(fullPath)) throw Single(fullPath, "is a directory, not a manifest file");
+            if (plainFileOnly && Linux.FileType.TypeOf(fullPath) is { } type && type != Linux.FileType.IfReg)
+                throw Single(fullPath, "is not a regular file (a FIFO, device or socket); a pack's manifest must be a file the master can read again at each reload");
             var info = new FileInfo(fullPath);
             if (info.Exists && info.Length > MaxManifestBytes)
                 throw Single(fullPath, $"manifest is larger than {MaxManifestBytes / 1024} KiB");
@@ -71,7 +77,7 @@ public static partial class ManifestLoader
         try
         {
             var stream = new YamlStream();
-            var parser = new TrackingParser(new Parser(new StringReader(text)));
+            var parser = new TrackingParser(new Parser(new StringReader(text)), file);
             try
             {
                 stream.Load(parser);
@@ -96,16 +102,33 @@ public static partial class ManifestLoader
         }
     }
 
-    /// <summary>Remembers where the last well-formed YAML event ended, to place errors the scanner reports without a position.</summary>
-    private sealed class TrackingParser(IParser inner) : IParser
+    /// <summary>How deeply lists and mappings may nest; a manifest needs 4. YAML nested thousands deep would overflow the stack of the recursive node builder (and kill a master reloading it).</summary>
+    public const int MaxNesting = 32;
+
+    /// <summary>
+    /// Remembers where the last well-formed YAML event ended, to place errors the scanner reports without a position,
+    /// and refuses nesting beyond <see cref="MaxNesting"/> before the node builder recurses into it.
+    /// </summary>
+    private sealed class TrackingParser(IParser inner, string file) : IParser
     {
+        private int _depth;
         public Mark LastGood { get; private set; } = new(0, 1, 1);
         public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
 
         public bool MoveNext()
         {
             if (inner.Current is { } current) LastGood = current.End;
-            return inner.MoveNext();
+            if (!inner.MoveNext()) return false;
+            switch (inner.Current)
+            {
+                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart when ++_depth > MaxNesting:
+                    throw new ManifestException([new ManifestError(file, (int)inner.Current.Start.Line, (int)inner.Current.Start.Column,
+                        $"lists and mappings nested more than {MaxNesting} levels deep; a manifest needs at most 4")]);
+                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                    _depth--;
+                    break;
+            }
+            return true;
         }
     }
 

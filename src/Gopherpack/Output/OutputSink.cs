@@ -14,7 +14,8 @@ public sealed class OutputSink
 {
     /// <summary>Bytes a worker line may take of the buffer; the master's own log lines may use twice as much.</summary>
     public const int DefaultCapacity = 1024 * 1024;
-    private const long RotationCheckEvery = 256 * 1024;
+    /// <summary>How often (in bytes written) the log's size is checked: a 16th of its bound, between 4 and 256 KiB, so it overshoots by little.</summary>
+    private static long RotationCheckEvery(LogRotation rotation) => Math.Clamp(rotation.MaxBytes / 16, 4 * 1024, 256 * 1024);
     /// <summary>The writer thread ends after this long with nothing to write and is started again by the next line,
     /// so a process that hosted a master (a PowerShell session running Start-Pack -Wait) keeps no thread of ours.</summary>
     private static readonly TimeSpan WriterIdleExit = TimeSpan.FromSeconds(1);
@@ -30,7 +31,7 @@ public sealed class OutputSink
     private bool _broken;
     private bool _writerRunning;
     private LogRotation? _rotation;
-    private long _writtenSinceCheck = RotationCheckEvery;
+    private long _writtenSinceCheck = long.MaxValue / 2;
 
     /// <param name="fd">The fd to write to (the sink owns it), or -1 for an output that is closed.</param>
     public OutputSink(int fd, string name, long capacity = DefaultCapacity)
@@ -95,7 +96,7 @@ public sealed class OutputSink
         lock (_gate)
         {
             _rotation = rotation;
-            _writtenSinceCheck = RotationCheckEvery;
+            _writtenSinceCheck = long.MaxValue / 2;
         }
     }
 
@@ -182,7 +183,7 @@ public sealed class OutputSink
         _writtenSinceCheck += written;
         LogRotation? rotation;
         lock (_gate) rotation = _rotation;
-        if (rotation is null || _writtenSinceCheck < RotationCheckEvery) return;
+        if (rotation is null || _writtenSinceCheck < RotationCheckEvery(rotation)) return;
         _writtenSinceCheck = 0;
         if (rotation.IsDue(_fd)) rotation.Rotate(_fd);
     }

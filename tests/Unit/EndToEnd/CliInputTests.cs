@@ -32,6 +32,60 @@ public sealed class CliInputTests
     }
 
     [Fact]
+    public async Task A_manifest_nested_a_hundred_thousand_deep_is_refused_by_validate_and_by_a_reload_that_leaves_the_pack_serving()
+    {
+        using var dir = new TempDir();
+        var deep = dir.File("deep.yml", "name: deep\ncommand: sh\nargs: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
+        var validate = await Cli.RunAsync("validate", deep);
+        Assert.True(validate.Code == 2, validate.ToString());
+        // The top-level mapping is the first level; "args: " takes columns 1-6.
+        Assert.Contains($"{deep}:3:{6 + Gopherpack.Manifest.ManifestLoader.MaxNesting}: lists and mappings nested more than", validate.Stderr);
+
+        await using var pack = await PackProcess.StartAsync("name: deep\ncommand: sh\nargs: ['-c', 'exec sleep 600']\nworkers: 1\ncpus: none\nready: { mode: delay, delay: 50ms }\n", dir: dir);
+        var reload = await Cli.RunAsync("reload", "deep", "--manifest", deep, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 2, reload.ToString());
+        Assert.Contains("nested more than", reload.Stderr);
+        var ps = await Cli.RunAsync("ps", "deep", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(ps.Code == 0 && ps.Stdout.Contains("Running"), ps.ToString());
+    }
+
+    [Fact]
+    public async Task Commands_on_a_runtime_dir_too_long_for_a_unix_socket_say_so_without_a_stack_trace()
+    {
+        using var dir = new TempDir();
+        var runtime = Path.Combine(dir.Path, new string('d', 100));
+        Directory.CreateDirectory(runtime);
+        foreach (var args in new[] { new[] { "stop", "long" }, ["ps", "long"], ["reload", "long"], ["scale", "long", "2"], ["upgrade", "long"] })
+        {
+            var result = await Cli.RunAsync([.. args, "--runtime-dir", runtime]);
+            Assert.True(result.Code == 7, result.ToString());
+            Assert.Contains("longer than a unix socket allows", result.Stderr);
+            Assert.DoesNotContain("   at ", result.Stderr);
+        }
+    }
+
+    [Fact]
+    public async Task A_fifo_as_manifest_is_refused_at_once_by_reload_and_start_and_read_by_validate()
+    {
+        using var dir = new TempDir();
+        var fifo = Path.Combine(dir.Path, "fifo.yml");
+        Assert.Equal(0, Native.mkfifo(fifo, 0b110_000_000));
+        await using var pack = await PackProcess.StartAsync("name: pipe\ncommand: sh\nargs: ['-c', 'exec sleep 600']\nworkers: 1\ncpus: none\nready: { mode: delay, delay: 50ms }\n", dir: dir);
+        var reload = await Cli.RunAsync("reload", "pipe", "--manifest", fifo, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 2, reload.ToString());
+        Assert.Contains($"{fifo}:1:1: is not a regular file", reload.Stderr);
+        var start = await Cli.RunAsync("start", fifo, "--runtime-dir", Path.Combine(dir.Path, "rt2"));
+        Assert.True(start.Code == 2, start.ToString());
+        Assert.Contains("is not a regular file", start.Stderr);
+
+        // validate reads a stream (bash's <(...) is a pipe): a writer feeds the FIFO.
+        var writer = Task.Run(() => File.WriteAllText(fifo, "name: pipe\ncommand: sh\n"));
+        var validate = await Cli.RunAsync("validate", fifo);
+        await writer.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(validate.Code == 0, validate.ToString());
+    }
+
+    [Fact]
     public async Task Sigterm_to_a_waiting_start_stops_the_half_started_pack()
     {
         using var dir = new TempDir();

@@ -54,6 +54,13 @@ public sealed class CommandRobustnessTests
         {
             Native.kill(stuck.MasterPid, SIGCONT);
         }
+        // The operator was told 'stop' failed: the master, resumed, must not stop the pack after all.
+        var log = Path.Combine(runtime, "stuck.log");
+        await Eventually.True(() => File.ReadAllText(log).Split('\n').Count(l => l.Contains("dropped a request")) == 2,
+            TimeSpan.FromSeconds(30), "the resumed master to drop the two requests whose clients gave up");
+        Assert.Contains("\"command\":\"stop\"", File.ReadAllText(log));
+        var after = await Cli.RunAsync("ps", "stuck", "--runtime-dir", runtime);
+        Assert.True(after.Code == 0 && after.Stdout.Contains("Running"), after + "\n" + File.ReadAllText(log));
     }
 
     [Fact]

@@ -55,6 +55,8 @@ public sealed class LogFileTests
             var rotated = flooding!.LogPath + ".1";
             await Eventually.True(() => File.Exists(rotated), TimeSpan.FromSeconds(30), "the log to be rotated");
             Assert.DoesNotContain('\0', File.ReadAllText(rotated));
+            // Checked every 16th of the bound: the rotated file overshoots 256 KiB by at most that and one line.
+            Assert.True(new FileInfo(rotated).Length < 320 * 1024, $"the rotated log is {new FileInfo(rotated).Length} bytes for a 256 KiB bound");
             await Eventually.True(() => new FileInfo(flooding.LogPath).Length > 0, TimeSpan.FromSeconds(10), "the new log to be written");
             Assert.True(new FileInfo(flooding.LogPath).Length < 4 * 256 * 1024, $"the log is {new FileInfo(flooding.LogPath).Length} bytes");
             Assert.Equal((UnixFileMode)0b110_000_000, File.GetUnixFileMode(flooding.LogPath));
