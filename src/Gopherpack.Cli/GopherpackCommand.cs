@@ -181,6 +181,13 @@ public static class GopherpackCommand
     {
         var name = PackName();
         var executable = new Option<string?>("--executable") { Description = "The new master: a gopherpack executable or gopherpack.dll (default: the running master's own program)" };
+        executable.Validators.Add(result =>
+        {
+            if (result.Tokens.Count != 1) return;
+            var path = Path.GetFullPath(result.Tokens[0].Value);
+            if (Directory.Exists(path)) result.AddError($"--executable '{path}' is a directory, not a program");
+            else if (!File.Exists(path)) result.AddError($"--executable '{path}' does not exist");
+        });
         var timeout = SecondsOption("--timeout", "Seconds the new master has to get every worker ready (default: the larger of 120 and ready.timeout + 60)");
         var command = new Command("upgrade", "Replace the master itself without refusing a connection: a new master inherits the sockets, starts its workers, takes over; waits for the outcome") { name, executable, timeout };
         command.SetAction(parse => Control(parse, async client =>

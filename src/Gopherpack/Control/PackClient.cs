@@ -21,6 +21,8 @@ public sealed class PackClient(RuntimeDirectory runtime)
     /// <exception cref="PackControlException">The runtime dir cannot be read (another user's).</exception>
     public IReadOnlyList<string> PackNames()
     {
+        if (File.Exists(Runtime.Path))
+            throw new PackControlException(ControlErrors.BadRequest, $"the runtime dir {Runtime.Path} is a file, not a directory: no pack can run there");
         try
         {
             return Directory.Exists(Runtime.Path)

@@ -497,13 +497,13 @@ public sealed class Supervisor
             : _scale is not null ? "a scale is already in progress; try again when it has finished"
             : Busy is { } other ? other + "; try again when it has finished"
             : null;
-        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}"
-            : busy
-            ?? (slotCpus.Count == 0 ? "a pack needs at least one worker" : null);
-        if (refusal is not null)
+        // Refused (busy, exit 3, as for a reload): the pack is starting, stopping or busy; try again later.
+        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}" : busy;
+        var invalid = refusal is null && slotCpus.Count == 0 ? "a pack needs at least one worker" : null;
+        if ((refusal ?? invalid) is { } reason)
         {
-            Log.Warn("scale", $"refused: {refusal}");
-            respond(new ScaleResult(false, _slots.Count, refusal, Refused: busy is not null && State == PackState.Running));
+            Log.Warn("scale", $"refused: {reason}");
+            respond(new ScaleResult(false, _slots.Count, reason, Refused: refusal is not null));
             return;
         }
         var from = _slots.Count;

@@ -65,6 +65,17 @@ public sealed class CliInputTests
     }
 
     [Fact]
+    public async Task Ps_on_a_runtime_dir_that_is_a_file_says_so_instead_of_no_packs_running()
+    {
+        using var dir = new TempDir();
+        var file = dir.File("not-a-dir", "");
+        var ps = await Cli.RunAsync("ps", "--runtime-dir", file);
+        Assert.True(ps.Code == 2, ps.ToString());
+        Assert.Contains($"the runtime dir {file} is a file, not a directory", ps.Stderr);
+        Assert.DoesNotContain("no packs running", ps.Stdout);
+    }
+
+    [Fact]
     public async Task A_fifo_as_manifest_is_refused_at_once_by_reload_and_start_and_read_by_validate()
     {
         using var dir = new TempDir();

@@ -69,8 +69,11 @@ public sealed partial class UpgradeFailureTests
     {
         await using var pack = await PackProcess.StartAsync(Manifest.Replace("{switch}", ""));
         var missing = await Cli.RunAsync("upgrade", "upfail", "--executable", "/nonexistent/gopherpack", "--runtime-dir", pack.RuntimeDir);
-        Assert.True(missing.Code == 3, missing.ToString());
-        Assert.Contains("does not exist", missing.Stderr);
+        Assert.True(missing.Code == 2, missing.ToString());
+        Assert.Contains("--executable '/nonexistent/gopherpack' does not exist", missing.Stderr);
+        var directory = await Cli.RunAsync("upgrade", "upfail", "--executable", "/tmp", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(directory.Code == 2, directory.ToString());
+        Assert.Contains("--executable '/tmp' is a directory, not a program", directory.Stderr);
         var badTimeout = await Cli.RunAsync("upgrade", "upfail", "--timeout", "0", "--runtime-dir", pack.RuntimeDir);
         Assert.True(badTimeout.Code == 2, badTimeout.ToString());
         var notRunning = await Cli.RunAsync("upgrade", "nosuchpack", "--runtime-dir", pack.RuntimeDir);

@@ -137,6 +137,11 @@ public sealed class ReloadDecisionTests
         starting.Handle(new StartRequested());
         starting.Handle(new ReloadRequested(Manifest(), [0], ReloadStrategy.Surge, _results.Add));
         Assert.Contains("still starting", _results.Last().Error);
+        Assert.True(_results.Last().Refused);
+        // A scale meets the same refusal as a reload (busy, exit 3), not a plain failure.
+        var scaled = new List<ScaleResult>();
+        starting.Handle(new ScaleRequested([0, 1], scaled.Add));
+        Assert.Equal(new ScaleResult(false, 1, "the pack is starting", Refused: true), Assert.Single(scaled));
     }
 
     [Fact]

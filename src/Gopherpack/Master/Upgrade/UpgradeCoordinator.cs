@@ -158,6 +158,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (executable is null)
             return selfCommand ?? throw new UpgradeException("this master does not know how to start itself again (it runs inside another program); give the new master with --executable");
         if (!Path.IsPathFullyQualified(executable)) throw new UpgradeException($"executable '{executable}' must be an absolute path");
+        if (Directory.Exists(executable)) throw new UpgradeException($"executable '{executable}' is a directory, not a program");
         if (!File.Exists(executable)) throw new UpgradeException($"executable '{executable}' does not exist");
         if (executable.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
             return [DotnetHost() ?? throw new UpgradeException($"'{executable}' needs dotnet, which is not on PATH"), executable];
