@@ -280,7 +280,6 @@ public static class GopherpackCommand
         }
         catch (PackControlException e)
         {
-            Console.Error.WriteLine();
             Console.Error.WriteLine($"gopherpack: {e.Message}");
             foreach (var detail in e.Details) Console.Error.WriteLine("    " + detail);
             return ControlErrorTable.For(e.Code).ExitCode;

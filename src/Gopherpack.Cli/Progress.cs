@@ -27,10 +27,19 @@ public sealed class Progress(TextWriter writer)
         }
     }
 
-    /// <summary>Shows "<paramref name="what"/>... Ns" every second until disposed.</summary>
+    /// <summary>Shows "<paramref name="what"/>... Ns" every second until disposed; disposing clears the line, so an error printed next starts clean.</summary>
     public IDisposable Ticker(string what)
     {
         var started = DateTime.UtcNow;
-        return new Timer(_ => Show($"{what}... {(DateTime.UtcNow - started).TotalSeconds:0}s"), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        return new TickerTimer(this, new Timer(_ => Show($"{what}... {(DateTime.UtcNow - started).TotalSeconds:0}s"), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+    }
+
+    private sealed class TickerTimer(Progress progress, Timer timer) : IDisposable
+    {
+        public void Dispose()
+        {
+            timer.Dispose();
+            progress.Done();
+        }
     }
 }
