@@ -61,11 +61,11 @@ internal sealed class GenerationStore(int lifelineReadFd)
         return true;
     }
 
-    /// <summary>Scale: reuseport listeners get sockets for new slots; removed slots' sockets are closed.</summary>
+    /// <summary>Scale: reuseport listeners get sockets for new slots; removed slots' sockets are closed (retired: their draining workers still hold them).</summary>
     public void Resize(int slots)
     {
         ServingListeners.EnsureSlots(slots);
-        foreach (var socket in ServingListeners.RetireSlotsFrom(slots)) socket.Dispose();
+        ServingListeners.CloseSlotsFrom(slots);
     }
 
     /// <summary>

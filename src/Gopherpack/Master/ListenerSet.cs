@@ -34,8 +34,14 @@ public sealed class ListenerSet : IDisposable
 {
     private readonly List<BoundListener> _listeners = [];
     private readonly HashSet<Socket> _borrowed = new(ReferenceEqualityComparer.Instance);
+    private readonly RetiredSockets _retired;
+
+    private ListenerSet(RetiredSockets retired) => _retired = retired;
 
     public IReadOnlyList<BoundListener> Listeners => _listeners;
+
+    /// <summary>The pack's sockets its master has closed and others may still hold; shared by every set derived from this one.</summary>
+    public RetiredSockets Retired => _retired;
 
     /// <summary>The unix socket files this set's listeners hold, with their identity.</summary>
     public IEnumerable<(string Path, FileId Id)> SocketFiles =>
@@ -44,7 +50,7 @@ public sealed class ListenerSet : IDisposable
     /// <exception cref="ListenerException">A listener could not be bound, or its address is in use by another process; what this call bound is closed again.</exception>
     public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, ListenerSet? current = null)
     {
-        var set = new ListenerSet();
+        var set = new ListenerSet(current?._retired ?? new RetiredSockets());
         try
         {
             foreach (var spec in specs)
@@ -68,10 +74,12 @@ public sealed class ListenerSet : IDisposable
     /// for listeners of the same name (and address and mode, where known) instead of binding new ones.
     /// </summary>
     /// <param name="unused">Names of inherited sockets no listener took; they are closed.</param>
+    /// <param name="retired">The pack's sockets a previous master closed (an upgrade's hand-over).</param>
     /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again, inherited files stay.</exception>
-    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused)
+    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused,
+        RetiredSockets? retired = null)
     {
-        var adopted = new ListenerSet();
+        var adopted = new ListenerSet(retired ?? new RetiredSockets());
         var leftOver = new List<string>();
         foreach (var given in inherited)
         {
@@ -81,7 +89,7 @@ public sealed class ListenerSet : IDisposable
             if (spec is null || given.Sockets.Count == 0 || (spec.Mode == ListenerMode.Shared && given.Sockets.Count != 1))
             {
                 leftOver.Add(given.Name);
-                foreach (var socket in given.Sockets) socket.Dispose();
+                foreach (var socket in given.Sockets) adopted._retired.Close(socket);
                 continue;
             }
             var listener = new BoundListener(spec, spec.Address.IsUnix ? spec.Address.ToString() : Describe(given.Sockets[0]))
@@ -99,7 +107,7 @@ public sealed class ListenerSet : IDisposable
             var set = Bind(specs, slots, adopted);
             // Inherited sockets no slot took (fewer reuseport slots) are closed; their files are not ours to delete.
             var kept = new HashSet<Socket>(set._listeners.SelectMany(l => l.Sockets), ReferenceEqualityComparer.Instance);
-            foreach (var socket in adopted._listeners.SelectMany(l => l.Sockets).Where(s => !kept.Contains(s))) socket.Dispose();
+            foreach (var socket in adopted._listeners.SelectMany(l => l.Sockets).Where(s => !kept.Contains(s))) set._retired.Close(socket);
             return set;
         }
         catch
@@ -125,16 +133,14 @@ public sealed class ListenerSet : IDisposable
         foreach (var listener in _listeners.Where(l => l.Shared is null)) AddSlotSockets(listener, slots);
     }
 
-    /// <summary>Scale down: takes the sockets of slots from <paramref name="slots"/> on out of the set; the caller closes them once their workers are gone.</summary>
-    public IReadOnlyList<Socket> RetireSlotsFrom(int slots)
+    /// <summary>Scale down: closes this master's copies of the sockets of slots from <paramref name="slots"/> on; their draining workers keep theirs until they exit.</summary>
+    public void CloseSlotsFrom(int slots)
     {
-        var retired = new List<Socket>();
         foreach (var listener in _listeners.Where(l => l.Shared is null && l.PerSlot.Count > slots))
         {
-            retired.AddRange(listener.PerSlot.Skip(slots));
+            foreach (var socket in listener.PerSlot.Skip(slots)) _retired.Close(socket);
             listener.PerSlot.RemoveRange(slots, listener.PerSlot.Count - slots);
         }
-        return retired;
     }
 
     /// <summary>
@@ -151,7 +157,7 @@ public sealed class ListenerSet : IDisposable
             var closed = false;
             foreach (var socket in listener.Sockets.Where(s => !kept.Contains(s)))
             {
-                socket.Dispose();
+                _retired.Close(socket);
                 closed = true;
             }
             if (closed && listener.Shared is not null) DeleteSocketFile(listener);
@@ -165,7 +171,7 @@ public sealed class ListenerSet : IDisposable
         foreach (var listener in _listeners)
         {
             var own = listener.Sockets.Where(s => !_borrowed.Contains(s)).ToList();
-            foreach (var socket in own) socket.Dispose();
+            foreach (var socket in own) _retired.Close(socket);
             if (own.Count > 0 && listener.Shared is not null) DeleteSocketFile(listener);
         }
         _listeners.Clear();
@@ -194,7 +200,7 @@ public sealed class ListenerSet : IDisposable
         if (listener.Shared is null) AddSlotSockets(listener, slots);
     }
 
-    private static void AddSlotSockets(BoundListener listener, int slots)
+    private void AddSlotSockets(BoundListener listener, int slots)
     {
         var port = ((IPEndPoint)listener.PerSlot[0].LocalEndPoint!).Port;
         while (listener.PerSlot.Count < slots)
@@ -227,7 +233,7 @@ public sealed class ListenerSet : IDisposable
     /// SO_REUSEADDR is set raw: .NET's SocketOptionName.ReuseAddress sets SO_REUSEPORT too on Linux,
     /// which would let a second pack (or a second copy of this one) bind the same address and split its traffic.
     /// </summary>
-    private static Socket Listen(ListenerSpec spec, IPEndPoint endpoint, bool reusePort, ListenerSet? current)
+    private Socket Listen(ListenerSpec spec, IPEndPoint endpoint, bool reusePort, ListenerSet? current)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -247,19 +253,27 @@ public sealed class ListenerSet : IDisposable
         }
     }
 
-    private static ListenerException InUse(ListenerSpec spec, IPEndPoint endpoint, ListenerSet? current)
+    private ListenerException InUse(ListenerSpec spec, IPEndPoint endpoint, ListenerSet? current)
     {
         var own = current?._listeners.FirstOrDefault(l => l.Spec.Address.Tcp is { } tcp && SocketTable.Overlaps(tcp, endpoint));
         if (own is not null)
             return new ListenerException($"listener '{spec.Name}': address {spec.Address} overlaps {own.Spec.Address} of the serving generation (listener '{own.Spec.Name}'), " +
                 "which keeps serving until the new generation is ready; use an address that does not overlap, or stop and start the pack");
-        var foreign = SocketTable.Listening().Where(s => SocketTable.Overlaps(s.Local, endpoint)).Select(s => s.Inode).ToHashSet();
+        var listening = SocketTable.Listening();
+        _retired.Forget(listening);
+        var overlapping = listening.Where(s => SocketTable.Overlaps(s.Local, endpoint)).Select(s => s.Inode).ToHashSet();
+        var foreign = overlapping.Where(inode => !_retired.Contains(inode)).ToHashSet();
+        if (foreign.Count == 0 && overlapping.Count > 0)
+            return new ListenerException($"listener '{spec.Name}': address {spec.Address} is still held by this pack's draining workers{HolderText(overlapping)}, " +
+                "which keep the socket until they exit (stop.timeout at most); try again then");
         return new ListenerException($"listener '{spec.Name}': address {spec.Address} in use by another process{HolderText(foreign)}");
     }
 
     /// <summary>
     /// The kernel lets any socket of the same user join a reuseport group, so reuseport listeners are
-    /// checked: no listening socket outside this master (its own and its workers' fds) may overlap their address.
+    /// checked: no listening socket outside the pack may overlap their address. The pack's are this
+    /// master's own fds (its workers inherit the same sockets) and the sockets it closed that draining
+    /// workers still hold (<see cref="RetiredSockets"/>).
     /// </summary>
     private void VerifyReusePortExclusive()
     {
@@ -267,10 +281,12 @@ public sealed class ListenerSet : IDisposable
         if (reuseport.Count == 0) return;
         var own = SocketTable.OwnSocketInodes();
         var listening = SocketTable.Listening();
+        _retired.Forget(listening);
         foreach (var listener in reuseport)
         {
             var local = (IPEndPoint)listener.PerSlot[0].LocalEndPoint!;
-            var foreign = listening.Where(s => SocketTable.Overlaps(s.Local, local) && !own.Contains(s.Inode)).Select(s => s.Inode).ToHashSet();
+            var foreign = listening.Where(s => SocketTable.Overlaps(s.Local, local) && !own.Contains(s.Inode) && !_retired.Contains(s.Inode))
+                .Select(s => s.Inode).ToHashSet();
             if (foreign.Count > 0)
                 throw new ListenerException($"listener '{listener.Spec.Name}': address {listener.BoundAddress} in use by another process{HolderText(foreign)}");
         }

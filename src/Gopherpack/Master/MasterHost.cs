@@ -65,7 +65,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _successor = options.Handover is { } from ? new UpgradeSuccessor(from, this) : null;
         if (_successor is not null) Notifier.Silence();
         _upgrade = new UpgradeCoordinator(this, options.SelfCommand);
-        _supervisor = new Supervisor(manifest, slotCpus, this, generation) { StartFailed = _successor is null ? null : _successor.Fail };
+        _supervisor = new Supervisor(manifest, slotCpus, this, generation)
+        {
+            StartFailed = _successor is null ? null : _successor.Fail,
+            ScaledWorkers = options.ScaledWorkers,
+        };
         UpdateRuntimeFiles();
         _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, _runtimeFiles.Path);
     }

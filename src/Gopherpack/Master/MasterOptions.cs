@@ -11,6 +11,9 @@ public sealed record MasterOptions
     /// <summary>Set when an old master started this one for an upgrade.</summary>
     public UpgradeHandover? Handover { get; init; }
 
+    /// <summary>The worker count set by scale that this master runs instead of its manifest's (kept from the old master by an upgrade).</summary>
+    public int? ScaledWorkers { get; init; }
+
     /// <summary>The locked pid file of a master started on its own (null for an upgrade's new master until it takes over).</summary>
     public Runtime.PidFile? PidFile { get; init; }
 }

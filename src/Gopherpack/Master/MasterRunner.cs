@@ -70,11 +70,15 @@ public static class MasterRunner
 
         IReadOnlyList<int?> slotCpus;
         ListenerSet listeners;
+        // As a reload does, an upgrade keeps the worker count set by scale unless the manifest changed 'workers'.
+        var scaled = handover?.KeptWorkers(manifest);
         try
         {
             var nofile = FileLimits.RaiseNofile(manifest.NofileLimit);
-            slotCpus = WorkerPlan.SlotCpus(manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
-            listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused);
+            slotCpus = WorkerPlan.SlotCpus(scaled is { } count ? manifest with { Workers = count } : manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            if (scaled is not null)
+                log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
+            listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused, new RetiredSockets(handover?.RetiredSockets));
             foreach (var name in unused)
                 log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");
@@ -92,7 +96,7 @@ public static class MasterRunner
             log.Warn("listen", "net.ipv4.tcp_migrate_req is 0: connections queued on a slot's socket are dropped if that socket is closed (scale down)");
 
         // A new master writes the pid file only when it takes over from the old one.
-        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile });
+        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile, ScaledWorkers = scaled });
         var code = await host.RunAsync();
         return host.UpgradeFailure is null ? code : ExitUpgradeFailed;
 

@@ -47,6 +47,13 @@ public sealed class Supervisor
     public Action<string>? StartFailed { get; init; }
 
     public PackManifest Manifest { get; private set; }
+
+    /// <summary>
+    /// The worker count set by the last scale, kept across reloads (and upgrades) whose manifest does not
+    /// change <c>workers</c>; null while the manifest's count applies. Set at construction for a master
+    /// started by an upgrade that keeps the old master's count.
+    /// </summary>
+    public int? ScaledWorkers { get => _scaledWorkers; init => _scaledWorkers = value; }
     public PackState State { get; private set; } = PackState.Starting;
     public int Generation { get; private set; }
     public ReloadResult? LastReload { get; private set; }

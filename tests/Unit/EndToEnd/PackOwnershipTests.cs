@@ -135,6 +135,62 @@ public sealed class PackOwnershipTests
         Assert.Contains(await RawHttp.PidAsync(new IPEndPoint(IPAddress.Loopback, port)), workers);
     }
 
+    [Fact]
+    public async Task A_reload_while_scaled_away_reuseport_workers_drain_counts_their_sockets_as_the_packs_but_still_refuses_another_process()
+    {
+        // The workers ignore SIGTERM, so those asked to stop drain (holding their slots' sockets) until stop.timeout:
+        // the window a real server's drain opens for as long as it keeps its listening fd.
+        var port = FreePort.Probe();
+        var yaml = $"name: drainer\ncommand: dotnet\nargs: [\"{RepoPaths.TestWorkerDll}\", \"--ignore-term\"]\nworkers: 2\nstop: {{ timeout: 120s }}\n" +
+            $"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{port}', mode: reuseport }}]\n";
+        await using var pack = await PackProcess.StartAsync(yaml);
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        string[] Command(params string[] args) => [.. args, "--runtime-dir", pack.RuntimeDir];
+        try
+        {
+            await using var load = new HttpLoad($"http://127.0.0.1:{port}/", keepAlive: 4, newConnections: 2);
+            await Eventually.True(() => load.Ok > 100, TimeSpan.FromSeconds(20), "the load to get going");
+            foreach (var step in new[] { Command("scale", "drainer", "4"), Command("reload", "drainer", "--strategy", "rolling") })
+            {
+                var result = await Cli.RunAsync(step);
+                Assert.True(result.Code == 0, $"gopherpack {string.Join(' ', step)}: {result}");
+            }
+            var scaledDown = await Cli.RunAsync(Command("scale", "drainer", "1"));
+            Assert.True(scaledDown.Code == 0, scaledDown.ToString());
+            var status = await client.StatusAsync("drainer");
+            var draining = status.Workers.Where(w => w.State == "Draining").Select(w => w.Pid!.Value).ToHashSet();
+            // The precondition: sockets the master has closed (slots 1-3) still listen, held only by draining workers.
+            var holders = SocketTable.Holders(ListeningOn(port).ToHashSet(), new HashSet<int>()).ToLookup(h => h.Inode, h => h.Pid);
+            Assert.True(holders.Count(h => !h.Contains(status.MasterPid) && h.All(draining.Contains)) == 3,
+                $"three slot sockets held only by draining workers ({string.Join(", ", draining)}): {string.Join("; ", holders.Select(h => $"{h.Key}: {string.Join(",", h)}"))}");
+
+            var reload = await Cli.RunAsync(Command("reload", "drainer"));
+            Assert.True(reload.Code == 0, reload.ToString());
+            var reloaded = await client.StatusAsync("drainer");
+            Assert.Equal(status.Generation + 1, reloaded.Generation);
+            Assert.Single(reloaded.Workers, w => w.Generation == reloaded.Generation);
+            Assert.All(draining, pid => Assert.True(Native.IsAlive(pid), $"draining worker {pid} exited before the reload was checked"));
+            var okAfterReload = load.Ok;
+            await Eventually.True(() => load.Ok > okAfterReload + 50, TimeSpan.FromSeconds(20), "the load to go on after the reload");
+            await load.DisposeAsync();
+            Assert.True(load.Failed == 0, $"{load.Failed} of {load.Ok + load.Failed} requests failed: {load.Errors}");
+
+            // Another process joining the reuseport group is still refused, and named alone.
+            using var foreign = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            foreign.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
+            foreign.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            foreign.Listen();
+            var refused = await Cli.RunAsync(Command("reload", "drainer"));
+            Assert.True(refused.Code == 3, refused.ToString());
+            Assert.Contains($"address tcp://127.0.0.1:{port} in use by another process (pid {Environment.ProcessId} ", refused.Stderr);
+            Assert.All(draining, pid => Assert.DoesNotContain($"pid {pid} ", refused.Stderr));
+        }
+        finally
+        {
+            await Cli.RunAsync(Command("stop", "drainer", "--force"));
+        }
+    }
+
     /// <summary>Masters of this manifest (there is no other way to see a second master that no pid file names).</summary>
     private static List<int> MastersOf(string manifest)
     {

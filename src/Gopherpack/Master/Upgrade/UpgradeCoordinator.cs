@@ -141,6 +141,9 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             StatusFd = WorkerContract.FirstListenFd,
             CommitFd = WorkerContract.FirstListenFd + 1,
             Listeners = listeners,
+            ScaledWorkers = supervisor.ScaledWorkers,
+            ManifestWorkers = supervisor.Manifest.Workers,
+            RetiredSockets = host.Listeners.Retired.Inodes.ToList(),
         };
         var environment = new List<string>();
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())

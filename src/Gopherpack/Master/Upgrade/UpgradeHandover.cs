@@ -6,9 +6,10 @@ namespace Gopherpack.Master.Upgrade;
 
 /// <summary>
 /// What an old master hands the new one it starts for an upgrade, in the environment variable
-/// <see cref="Variable"/>: who it is, the generation it serves, and which inherited fds (3, 4, ...)
-/// are which listener's sockets (one per listener in shared mode, one per slot in reuseport mode),
-/// plus the two handshake pipes.
+/// <see cref="Variable"/>: who it is, the generation it serves, the worker count set by scale, which
+/// inherited fds (3, 4, ...) are which listener's sockets (one per listener in shared mode, one per slot
+/// in reuseport mode) and which sockets it closed while its draining workers may still hold them, plus
+/// the two handshake pipes.
 /// </summary>
 public sealed record UpgradeHandover
 {
@@ -23,6 +24,21 @@ public sealed record UpgradeHandover
     /// <summary>The old master writes <c>commit</c> here when the new one may take over; EOF means abort.</summary>
     public int CommitFd { get; init; }
     public IReadOnlyList<HandedListener> Listeners { get; init; } = [];
+
+    /// <summary>The worker count set by scale (or SIGTTIN/SIGTTOU) on the old master; null when the old master kept to its manifest's.</summary>
+    public int? ScaledWorkers { get; init; }
+
+    /// <summary>The <c>workers</c> of the old master's manifest (null: auto); the scaled count is kept only while the manifest's is unchanged.</summary>
+    public int? ManifestWorkers { get; init; }
+
+    /// <summary>Inodes of the pack's listening sockets the old master closed that draining workers may still hold (see <see cref="Master.RetiredSockets"/>).</summary>
+    public IReadOnlyList<ulong> RetiredSockets { get; init; } = [];
+
+    /// <summary>
+    /// The worker count the new master runs instead of its manifest's: the old master's scaled count, as a
+    /// reload keeps it, unless the manifest changed <c>workers</c> since; null to follow the manifest.
+    /// </summary>
+    public int? KeptWorkers(PackManifest manifest) => ScaledWorkers is { } scaled and >= 1 and <= 1024 && manifest.Workers == ManifestWorkers ? scaled : null;
 
     public string ToJson() => JsonSerializer.Serialize(this, UpgradeJson.Default.UpgradeHandover);
 
