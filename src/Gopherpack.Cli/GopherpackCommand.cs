@@ -77,7 +77,7 @@ public static class GopherpackCommand
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
             return await MasterRunner.RunAsync(loaded, Runtime(parse), TextMasterLog.Standard(loaded.Name),
-                new MasterOptions { SelfCommand = MasterHostCommand() });
+                new MasterOptions { SelfCommand = MasterHostCommand(), AdoptOrphans = true });
         });
         return command;
     }

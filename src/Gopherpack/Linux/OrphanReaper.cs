@@ -1,41 +1,36 @@
+using System.Runtime.InteropServices;
+
 namespace Gopherpack.Linux;
 
 /// <summary>
-/// For a master running as PID 1 (a container's init): processes orphaned anywhere below it are
-/// re-parented to it and must be reaped, or they stay zombies. waitpid(-1) is not allowed (the .NET
-/// runtime fails fast when a child it started is reaped by someone else), so this reaps by pid:
-/// zombies whose parent is this process that are none of the master's own children.
+/// Reaps the processes orphaned below the master. A process whose parent dies is re-parented to the nearest
+/// ancestor that is a child subreaper, else to PID 1: so a master that is a subreaper (or PID 1, a container's
+/// init) gets every helper its workers left behind (started with setsid, a double fork) as its own child, and
+/// must reap it when it exits or it stays a zombie. waitpid(-1) is not allowed (the .NET runtime fails fast when
+/// a child it started is reaped by someone else), so this reaps by pid: exited children that are none of the
+/// master's own.
 /// </summary>
 public sealed class OrphanReaper
 {
-    /// <summary>An orphan reaper when this process is PID 1 of its pid namespace, else null.</summary>
-    public static OrphanReaper? ForInit() => Environment.ProcessId == 1 ? new OrphanReaper() : null;
+    /// <summary>
+    /// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER; not inherited by its children, so workers
+    /// are not). Only for a process whose every other child is the master's own (<c>gopherpack run</c>): a host
+    /// program with children of its own (pwsh running Start-Pack -Wait) would have them reaped and ended.
+    /// </summary>
+    /// <returns>Null on success, else why not.</returns>
+    public static string? BecomeSubreaper() =>
+        Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? null : Libc.Error(Marshal.GetLastPInvokeError());
 
     /// <returns>The orphans reaped.</returns>
     public IReadOnlyList<int> Reap(IReadOnlySet<int> ownChildren)
     {
         var reaped = new List<int>();
-        foreach (var pid in ZombieChildren())
+        foreach (var pid in ChildProcesses.OfSelf())
         {
             if (ownChildren.Contains(pid)) continue;
+            // Not a zombie: 0. No longer our child (the runtime reaped it as PID 1): ECHILD. Either way nothing to do.
             if (Libc.waitpid(pid, out _, Libc.WNOHANG) == pid) reaped.Add(pid);
         }
         return reaped;
-    }
-
-    /// <summary>Zombie children of this process, from /proc/PID/stat (state Z, ppid = us).</summary>
-    private static IEnumerable<int> ZombieChildren()
-    {
-        var self = Environment.ProcessId;
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(System.IO.Path.GetFileName(directory), out var pid)) continue;
-            string stat;
-            try { stat = File.ReadAllText(directory + "/stat"); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            if (fields.Length > 1 && fields[0] == "Z" && int.TryParse(fields[1], out var ppid) && ppid == self) yield return pid;
-        }
     }
 }

@@ -17,6 +17,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 {
     /// <summary>A safety net: SIGCHLD can coalesce, so known pids are also polled now and then.</summary>
     private static readonly TimeSpan ReapSweep = TimeSpan.FromSeconds(1);
+    /// <summary>Orphans are looked for on SIGCHLD (a scan of the master's children), and on every this many sweeps.</summary>
+    private const int OrphanSweepEvery = 10;
     private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT];
 
     private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
@@ -36,12 +38,17 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private int? _exitCode;
     private readonly UpgradeCoordinator _upgrade;
     private readonly UpgradeSuccessor? _successor;
-    private readonly OrphanReaper? _orphans = OrphanReaper.ForInit();
+    /// <summary>Reaps orphans re-parented to this master: set when it is a subreaper or PID 1.</summary>
+    private readonly OrphanReaper? _orphans;
+    /// <summary>At stop, children that are not this master's own are ended (it is a subreaper, and its process's only job).</summary>
+    private readonly bool _endsOrphans;
+    private int _sweeps;
     private Control.ControlServer? _control;
     /// <summary>False while a new master has not taken over yet, and after this master handed over: the pid file, control socket and unix listener files are another master's.</summary>
     private bool _ownsRuntimeFiles;
 
-    private sealed record ReapRequested;
+    /// <param name="Signalled">From SIGCHLD (a child exited, perhaps an orphan), not the timer.</param>
+    private sealed record ReapRequested(bool Signalled);
     private sealed record LoopCall(Action Run);
 
     public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log, MasterOptions? options = null)
@@ -70,6 +77,15 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             StartFailed = _successor is null ? null : _successor.Fail,
             ScaledWorkers = options.ScaledWorkers,
         };
+        if (options.AdoptOrphans)
+        {
+            if (OrphanReaper.BecomeSubreaper() is { } problem)
+                log.Warn("setup", $"cannot become a child subreaper ({problem}): processes orphaned below the workers go to init and are not ended at stop");
+            else
+                _endsOrphans = true;
+        }
+        // As PID 1 orphans come to this process anyway; a host program's own children are then reaped too (the runtime does as much).
+        if (_endsOrphans || Environment.ProcessId == 1) _orphans = new OrphanReaper();
         UpdateRuntimeFiles();
         _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, _runtimeFiles.Path);
     }
@@ -127,7 +143,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 context.Cancel = true;
                 Post(new StopRequested($"{context.Signal} received", Mode: context.Signal == PosixSignal.SIGQUIT ? StopMode.KillIfStopping : StopMode.Graceful));
             }));
-        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested())));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested(Signalled: true))));
         var dispatcher = new ControlDispatcher(this);
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -145,7 +161,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 context.Cancel = true;
                 Post(new ScaleStepRequested(step, context.Signal.ToString()));
             }));
-        using var sweep = new Timer(_ => Post(new ReapRequested()), null, ReapSweep, ReapSweep);
+        using var sweep = new Timer(_ => Post(new ReapRequested(Signalled: false)), null, ReapSweep, ReapSweep);
         // A new master binds its control socket beside the old one's and renames it into place when it takes over: no moment without one.
         var controlPath = _runtime.ControlSocket(_manifest.Name);
         await using var control = new Control.ControlServer(controlPath, Libc.geteuid(), dispatcher.HandleAsync, Log,
@@ -162,7 +178,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 {
                     switch (e)
                     {
-                        case ReapRequested: ReapExited(); break;
+                        case ReapRequested reap: ReapExited(reap.Signalled); break;
                         case LoopCall call: call.Run(); break;
                         case StopRequested stop:
                             _upgrade.Abort("the pack is stopping");
@@ -210,7 +226,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private void Post(ReapRequested e) => _events.Writer.TryWrite(e);
 
     /// <summary>Reaps exited workers; each exit reaches the supervisor once its last output lines are read, without blocking the loop.</summary>
-    private void ReapExited()
+    private void ReapExited(bool signalled)
     {
         Processes.TryReap(_janitor);
         foreach (var (pid, workerId) in _workerOfPid.ToList())
@@ -220,12 +236,15 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             _ = ReportExit(pid, workerId, status);
         }
         _upgrade.Reap();
-        if (_orphans is not null)
+        // Scanning the children costs a few reads of /proc: on SIGCHLD, and now and then in case one was missed.
+        if (_orphans is not null && (signalled || ++_sweeps % OrphanSweepEvery == 0))
         {
-            var own = new HashSet<int>(_workerOfPid.Keys.Concat(_upgrade.Children)) { _janitor };
-            foreach (var orphan in _orphans.Reap(own)) Log.Info("reap", $"reaped orphan pid {orphan}");
+            foreach (var orphan in _orphans.Reap(OwnChildren())) Log.Info("reap", $"reaped orphan pid {orphan}");
         }
     }
+
+    /// <summary>The children this master started itself: workers not yet reported exited, janitor, new masters of upgrades.</summary>
+    private HashSet<int> OwnChildren() => new(_workerOfPid.Keys.Concat(_upgrade.Children)) { _janitor };
 
     private async Task ReportExit(int pid, long workerId, ExitStatus status)
     {
@@ -342,9 +361,19 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     {
         // Every worker has been reaped (its group killed); what still holds a socket escaped the group.
         // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
+        var notes = new List<string>();
         if (_ownsRuntimeFiles && !_upgrade.Children.Any())
-            StopNotes = StraySocketHolders.KillAll(_generations.AllListeners,
-            new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { Environment.ProcessId, _janitor }, Log);
+            notes.AddRange(StraySocketHolders.KillAll(_generations.AllListeners,
+                new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { Environment.ProcessId, _janitor }, Log));
+        // What else is still a child was orphaned below the workers (or is a failed upgrade's new master). A new
+        // master that took over is never touched: from the handover on, the pack is its.
+        if (_endsOrphans)
+        {
+            var own = new HashSet<int>(_workerOfPid.Keys) { _janitor };
+            if (_upgrade.Successor is { } successor) own.Add(successor);
+            notes.AddRange(OrphanedProcesses.EndAll(own, pid => _upgrade.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log));
+        }
+        StopNotes = notes;
         _exitCode = code;
     }
 

@@ -16,4 +16,11 @@ public sealed record MasterOptions
 
     /// <summary>The locked pid file of a master started on its own (null for an upgrade's new master until it takes over).</summary>
     public Runtime.PidFile? PidFile { get; init; }
+
+    /// <summary>
+    /// The master is its process's only job (<c>gopherpack run</c>): it becomes a child subreaper, reaps the processes
+    /// orphaned below it, and at stop ends every child that is not its own. False for a master hosted by a program with
+    /// children of its own (Start-Pack -Wait in pwsh), whose children it must not reap or end.
+    /// </summary>
+    public bool AdoptOrphans { get; init; }
 }

@@ -236,13 +236,43 @@ public sealed class Supervisor
             switch (line[..equals])
             {
                 case "READY" when value == "1": MarkReady(worker); break;
-                case "STOPPING" when value == "1":
-                    if (worker.State == WorkerState.Ready) worker.State = WorkerState.Draining;
-                    break;
+                case "STOPPING" when value == "1": OnStoppingAnnounced(worker); break;
                 case "STATUS": worker.Status = value; break;
                 case "WATCHDOG" when value == "1": worker.LastWatchdog = _host.Now; break;
             }
         }
+    }
+
+    /// <summary>
+    /// STOPPING=1 from a worker the master did not ask to stop (its app stopped itself, e.g. a .NET app after
+    /// StopApplication): it serves no more, and may hang in its shutdown. It is treated as stopping from now on
+    /// (its exit is expected; SIGKILL after its generation's stop.timeout), and its slot gets a replacement at once,
+    /// as for a crash but without the backoff wait; the replacement still counts within restart.limit, so a worker
+    /// that stops itself again and again ends with its slot Failed rather than in a loop. No stop signal is sent:
+    /// it is already stopping, and a second signal cuts some servers' drain short.
+    /// </summary>
+    private void OnStoppingAnnounced(WorkerProcess worker)
+    {
+        if (worker.StopRequested || worker.KilledBecause is not null || State is PackState.Stopping or PackState.Stopped) return;
+        var wasReady = worker.State == WorkerState.Ready;
+        worker.StopRequested = true;
+        worker.State = WorkerState.Draining;
+        var reason = $"announced it is stopping (STOPPING=1) without being asked{(wasReady ? "" : " before it was ready")}";
+        Log.Warn("stopping", $"worker {reason}; SIGKILL if it has not exited within {Duration.Format(worker.StopTimeout)} (stop.timeout)", worker.Slot, worker.Pid);
+        _host.After(worker.StopTimeout, new StopDeadline(worker.Id));
+
+        if (_reload is { } reload && reload.Owns(worker))
+        {
+            FailReload(reload, $"slot {worker.Slot} (pid {worker.Pid}) of generation {reload.Generation} {reason}", worker, []);
+            return;
+        }
+        // A scale waits for all its new workers to be ready: one that stopped itself fails it (as a crash does).
+        if (_scale is { } scale && scale.Workers.Contains(worker.Id))
+            EndScale(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
+        if (SlotOf(worker) is not { } slot) return;
+        slot.Worker = null;
+        slot.FailureReason = $"pid {worker.Pid} {reason}";
+        RestartOrFail(slot, reason, atOnce: true);
     }
 
     private void OnReadyDelay(long workerId)
@@ -294,7 +324,7 @@ public sealed class Supervisor
             FailReload(reload, $"slot {worker.Slot} (pid {pid}) of generation {reload.Generation} {reason}", worker, output);
             return;
         }
-        if (_scale is { } scale && scale.Workers.Contains(worker.Id) && worker.State == WorkerState.Starting)
+        if (_scale is { } scale && scale.Workers.Contains(worker.Id))
             EndScale(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
         var slot = SlotOf(worker);
         if (slot is null) return;
@@ -317,7 +347,8 @@ public sealed class Supervisor
             : $"exited before it was ready ({status})";
     }
 
-    private void RestartOrFail(WorkerSlot slot, string reason)
+    /// <param name="atOnce">Start the replacement now instead of after the backoff (it still counts within restart.limit).</param>
+    private void RestartOrFail(WorkerSlot slot, string reason, bool atOnce = false)
     {
         if (State is PackState.Stopping or PackState.Stopped) return;
         if (State == PackState.Starting && StartFailed is { } startFailed)
@@ -339,6 +370,13 @@ public sealed class Supervisor
             return;
         }
         var delay = slot.Restarts.Record(now);
+        if (atOnce)
+        {
+            slot.Restarts.CountRestart();
+            Log.Info("replace", "starting a replacement now", slot.Index);
+            StartWorker(slot);
+            return;
+        }
         slot.WaitForRestart(_nextAttempt++);
         Log.Info("backoff", $"restarting in {Duration.Format(delay)}", slot.Index);
         _host.After(delay, new RestartDue(slot.Index, slot.PendingRestart!.Value));

@@ -269,4 +269,19 @@ public sealed class SupervisorTests
         Assert.Single(supervisor.Workers);
         Assert.Empty(_host.TakeTimers<RestartDue>());
     }
+
+    [Fact]
+    public void A_scale_whose_ready_new_worker_crashes_before_the_others_are_ready_fails_instead_of_waiting_forever()
+    {
+        var supervisor = Started(1);
+        Ready(supervisor);
+        ScaleResult? result = null;
+        supervisor.Handle(new ScaleRequested([0, 1, 2], r => result = r));
+        var first = InSlot(supervisor, 1);
+        supervisor.Handle(new WorkerNotified(first.Id, "READY=1"));
+        supervisor.Handle(new WorkerExited(first.Pid, ExitStatus.Exited(1)));
+        Assert.NotNull(result);
+        Assert.False(result!.Ok);
+        Assert.False(supervisor.Scaling);
+    }
 }

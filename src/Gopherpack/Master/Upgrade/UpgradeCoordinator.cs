@@ -39,6 +39,9 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
     /// <summary>New masters started by upgrades that have not been reaped yet.</summary>
     public IReadOnlyCollection<int> Children => _children;
 
+    /// <summary>The new master that took over from this one: the pack is its from then on, and nothing of it may be ended here.</summary>
+    public int? Successor { get; private set; }
+
     private IMasterLog Log => host.Log;
 
     public void Begin(UpgradeRequest request)
@@ -103,12 +106,16 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (_current is { } attempt) Fail(attempt, reason);
     }
 
-    /// <summary>Reaps new masters that exited (failed ones, or after this master was replaced nothing is left to reap).</summary>
+    /// <summary>
+    /// Reaps new masters that exited (failed ones, or after this master was replaced nothing is left to reap). A new
+    /// master leads its own process group: what it left in it (a candidate script's children) is killed with it. A
+    /// gopherpack master's own workers and janitor have groups of their own and are not touched.
+    /// </summary>
     public void Reap()
     {
         foreach (var pid in _children.ToList())
         {
-            if (Processes.TryReap(pid) is not { } exit) continue;
+            if (Processes.TryReapGroup(pid) is not { } exit) continue;
             _children.Remove(pid);
             host.DeleteControlSocketOf(pid);
             if (_current is { } attempt && attempt.Pid == pid)
@@ -226,6 +233,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         _current = null;
         attempt.Commit.Dispose();
         var duration = host.Now - attempt.StartedAt;
+        Successor = attempt.Pid;
         Log.Info("upgrade", $"master pid {attempt.Pid} serves generation {generation} after {Duration.Format(duration)}; this master's workers drain, then it exits");
         attempt.Request.Respond(new UpgradeResult(true, Environment.ProcessId, attempt.Pid, generation, duration));
         host.HandOver(attempt.Pid);
@@ -236,14 +244,15 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         _current = null;
         host.Supervisor.Busy = null;
         // EOF on the commit pipe tells a new master that has not taken over to stop; SIGTERM makes sure, and it drains.
+        // Signals go to its process group, so a candidate that is a script takes its children along.
         attempt.Commit.Dispose();
         if (_children.Contains(attempt.Pid))
         {
-            Processes.Signal(attempt.Pid, SignalNames.SIGTERM);
+            Processes.SignalGroup(attempt.Pid, SignalNames.SIGTERM);
             var pid = attempt.Pid;
             _ = Task.Delay(host.Supervisor.Manifest.Stop.Timeout + TimeSpan.FromSeconds(5)).ContinueWith(_ => host.OnLoop(() =>
             {
-                if (_children.Contains(pid)) Processes.Signal(pid, SignalNames.SIGKILL);
+                if (_children.Contains(pid)) Processes.SignalGroup(pid, SignalNames.SIGKILL);
             }), TaskScheduler.Default);
         }
         var duration = host.Now - attempt.StartedAt;
