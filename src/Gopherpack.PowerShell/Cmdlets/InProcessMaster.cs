@@ -42,10 +42,14 @@ internal static class InProcessMaster
     }
 }
 
-/// <summary>The in-process master's log: lines on stderr, as gopherpack run writes them; the last error is kept for the PackFailed message.</summary>
-internal sealed class InProcessMasterLog(TextWriter writer, string pack) : IMasterLog
+/// <summary>
+/// The in-process master's log: lines on stderr (fd 2) through the same bounded, non-blocking sink as
+/// <c>gopherpack run</c>, so a host whose stderr nobody reads cannot stall the master; the last error is kept
+/// for the PackFailed message.
+/// </summary>
+internal sealed class InProcessMasterLog(string pack) : IMasterLog
 {
-    private readonly TextMasterLog _text = new(writer, pack);
+    private readonly TextMasterLog _text = TextMasterLog.Standard(pack);
     private volatile string? _lastError;
 
     /// <summary>": the last error" or nothing.</summary>
