@@ -64,7 +64,16 @@ public sealed partial class PackProcess : IAsyncDisposable
             .Replace("{EchoTcp}", RepoPaths.ExampleDll("EchoTcp"))
             .Replace("{GreeterGrpc}", RepoPaths.ExampleDll("GreeterGrpc")));
         var pack = new PackProcess(dir, ownsDir, manifest, environment, launcher);
-        if (waitReady) await pack.WaitForLine(l => l.Contains(" pack-ready: "), StartTimeout, "the pack to become ready");
+        try
+        {
+            if (waitReady) await pack.WaitForLine(l => l.Contains(" pack-ready: "), StartTimeout, "the pack to become ready");
+        }
+        catch
+        {
+            // The test never gets the pack to dispose: stop the master here, or it outlives the test run.
+            await pack.DisposeAsync();
+            throw;
+        }
         return pack;
     }
 
