@@ -91,15 +91,10 @@ public sealed class PackClient(RuntimeDirectory runtime)
         if (masterPid == Environment.ProcessId)
             while (Runtime.RunningMaster(pack) == masterPid) await Task.Delay(20, cancel);
         else
-            while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && !IsZombie(pid)) await Task.Delay(20, cancel);
+            while (masterPid is { } pid && Linux.Processes.IsAlive(pid) && Linux.ProcessStat.Read(pid)?.IsZombie != true) await Task.Delay(20, cancel);
         return reply.Notes ?? [];
     }
 
-    private static bool IsZombie(int pid)
-    {
-        try { return File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z"; }
-        catch (IOException) { return false; }
-    }
 
     /// <exception cref="PackNotRunningException">No master answers on the pack's socket.</exception>
     /// <exception cref="PackControlException">The master answered with an error.</exception>

@@ -8,28 +8,20 @@ internal static unsafe class FileType
     private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000, StatxSize = 256;
     private const uint StatxType = 1, StatxIno = 0x100, StatxFileSize = 0x200;
     private const int ModeOffset = 28, InoOffset = 32, SizeOffset = 40, DevMajorOffset = 136, DevMinorOffset = 140;
-    public const int IfMt = 0xF000, IfSock = 0xC000, IfReg = 0x8000, IfChr = 0x2000, IfFifo = 0x1000;
+    public const int IfMt = 0xF000, IfSock = 0xC000, IfReg = 0x8000, IfDir = 0x4000, IfChr = 0x2000, IfFifo = 0x1000;
 
-    public static bool IsSocket(string path)
-    {
-        var buffer = stackalloc byte[StatxSize];
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            if (Libc.statx(AtFdCwd, p, AtSymlinkNoFollow, StatxType, buffer) != 0) return false;
-        }
-        var mode = *(ushort*)(buffer + ModeOffset);
-        return (mode & IfMt) == IfSock;
-    }
+    public static bool IsSocket(string path) => TypeAt(path, AtSymlinkNoFollow) == IfSock;
 
     /// <summary>The S_IFMT bits of what <paramref name="path"/> names, symlinks followed; null if it cannot be examined.</summary>
-    public static int? TypeOf(string path)
+    public static int? TypeOf(string path) => TypeAt(path, 0);
+
+    private static int? TypeAt(string path, int flags)
     {
         var buffer = stackalloc byte[StatxSize];
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = bytes)
         {
-            if (Libc.statx(AtFdCwd, p, 0, StatxType, buffer) != 0) return null;
+            if (Libc.statx(AtFdCwd, p, flags, StatxType, buffer) != 0) return null;
         }
         return *(ushort*)(buffer + ModeOffset) & IfMt;
     }

@@ -46,8 +46,9 @@ public static partial class ManifestLoader
         string text;
         try
         {
-            if (Directory.Exists(fullPath)) throw Single(fullPath, "is a directory, not a manifest file");
-            if (plainFileOnly && Linux.FileType.TypeOf(fullPath) is { } type && type != Linux.FileType.IfReg)
+            var type = Linux.FileType.TypeOf(fullPath);
+            if (type == Linux.FileType.IfDir) throw Single(fullPath, "is a directory, not a manifest file");
+            if (plainFileOnly && type is not (null or Linux.FileType.IfReg))
                 throw Single(fullPath, "is not a regular file (a FIFO, device or socket); a pack's manifest must be a file the master can read again at each reload");
             var info = new FileInfo(fullPath);
             if (info.Exists && info.Length > MaxManifestBytes)
