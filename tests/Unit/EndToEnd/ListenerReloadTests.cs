@@ -17,11 +17,16 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
 {
     private sealed record Listener(string Name, int Port, int Backlog = 4096, int? MaxConnections = null, string Protocols = "http1");
 
-    private static string Manifest(string pack, string mode, Listener l) => $$"""
+    /// <summary>
+    /// With a <paramref name="gate"/>, each worker waits for that file to exist before it starts the app, so the
+    /// test decides when the new generation can become ready (and the reload commit).
+    /// </summary>
+    private static string Manifest(string pack, string mode, Listener l, string? gate = null) => $$"""
         name: {{pack}}
-        command: dotnet
-        args: ["{{RepoPaths.ExampleDll("HelloHttp")}}"]
+        command: {{(gate is null ? "dotnet" : "/bin/sh")}}
+        args: {{(gate is null ? $"[\"{RepoPaths.ExampleDll("HelloHttp")}\"]" : $"['-c', 'until [ -e \"$0\" ]; do sleep 0.05; done; exec dotnet \"$1\"', '{gate}', '{RepoPaths.ExampleDll("HelloHttp")}']")}}
         workers: 2
+        ready: { timeout: 90s }
         listeners: [{ name: {{l.Name}}, address: "tcp://127.0.0.1:{{l.Port}}", mode: {{mode}}, backlog: {{l.Backlog}}, {{(l.MaxConnections is { } max ? $"maxConnections: {max}, " : "")}}protocols: {{l.Protocols}} }]
         """;
 
@@ -38,7 +43,9 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
         var figures = new List<string>();
         var failures = new List<string>();
 
-        await using var load = new HttpLoad($"http://127.0.0.1:{port}/", keepAlive: 4, newConnections: 2);
+        // A request to the moved address waits in its accept queue while the gated generation starts, which takes
+        // seconds on a loaded machine: the clients wait up to a minute, so a refused or reset request still fails at once.
+        await using var load = new HttpLoad($"http://127.0.0.1:{port}/", keepAlive: 4, newConnections: 2, requestTimeout: TimeSpan.FromSeconds(60));
         await Eventually.True(() => load.Ok > 100, TimeSpan.FromSeconds(30), "the load to get going");
 
         async Task Reload(string kind, Listener next, bool sameSocket)
@@ -47,14 +54,20 @@ public sealed class ListenerReloadTests(ITestOutputHelper output)
             var oldPids = before.Workers.Select(w => w.Pid!.Value).ToList();
             var oldSockets = ListeningOn(port);
             var (ok0, failed0) = (load.Ok, load.Failed);
-            var file = master.Dir.File($"gen{before.Generation + 1}.yml", Manifest(pack, mode, next));
+            var moves = next.Port != port;
+            var gate = Path.Combine(master.Dir.Path, $"gate{before.Generation + 1}");
+            var file = master.Dir.File($"gen{before.Generation + 1}.yml", Manifest(pack, mode, next, moves ? gate : null));
             var reload = client.ReloadAsync(pack, file);
-            if (next.Port != port)
+            if (moves)
             {
                 // As a deploy moves its clients: to the new address as soon as it is bound (it queues connections
                 // until the new workers are ready), while the old one still serves; the old one closes at commit.
+                // The new workers start their app only once every client has moved (the gate), so how fast this
+                // test notices the bind cannot decide the outcome: the new generation is never ready before that.
                 await Eventually.True(() => ListeningOn(next.Port).Count > 0, TimeSpan.FromSeconds(60), $"{kind}: the new address to be bound");
-                load.Url = $"http://127.0.0.1:{next.Port}/";
+                Assert.False(reload.IsCompleted, $"{kind}: the reload finished before its gated workers could start");
+                await load.MoveTo($"http://127.0.0.1:{next.Port}/", TimeSpan.FromSeconds(30));
+                File.WriteAllText(gate, "");
             }
             var report = await reload;
             Assert.True(report.Ok, $"{kind}: {report.Error}");

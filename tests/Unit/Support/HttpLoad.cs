@@ -18,23 +18,42 @@ public sealed class HttpLoad : IAsyncDisposable
 
     private readonly string? _unixSocket;
     private volatile string _url;
+    private readonly string?[] _using;
 
-    public HttpLoad(string url, int keepAlive, int newConnections, string? unixSocket = null)
+    private readonly TimeSpan _requestTimeout;
+
+    /// <param name="requestTimeout">How long one request may take (default 10 s) before it counts as failed.</param>
+    public HttpLoad(string url, int keepAlive, int newConnections, string? unixSocket = null, TimeSpan? requestTimeout = null)
     {
         _url = url;
+        _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(10);
         _unixSocket = unixSocket;
-        for (var i = 0; i < keepAlive; i++) _loops.Add(Task.Run(() => Loop(reuse: true)));
-        for (var i = 0; i < newConnections; i++) _loops.Add(Task.Run(() => Loop(reuse: false)));
+        _using = new string?[keepAlive + newConnections];
+        for (var i = 0; i < _using.Length; i++)
+        {
+            var (loop, reuse) = (i, i < keepAlive);
+            _loops.Add(Task.Run(() => Loop(loop, reuse)));
+        }
     }
 
     /// <summary>Where the next requests go.</summary>
     public string Url { get => _url; set => _url = value; }
 
+    /// <summary>
+    /// Sends the next requests to <paramref name="url"/> and returns once every client has started a request
+    /// there, so none of them will send to the old address any more.
+    /// </summary>
+    public Task MoveTo(string url, TimeSpan timeout)
+    {
+        _url = url;
+        return Eventually.True(() => Enumerable.Range(0, _using.Length).All(i => Volatile.Read(ref _using[i]) == url), timeout, $"every load client to move to {url}");
+    }
+
     public long Ok => Interlocked.Read(ref _ok);
     public long Failed => Interlocked.Read(ref _failed);
     public string Errors => string.Join("; ", _errors.Select(e => $"{e.Value}x {e.Key}"));
 
-    private async Task Loop(bool reuse)
+    private async Task Loop(int loop, bool reuse)
     {
         var handler = new SocketsHttpHandler
         {
@@ -57,13 +76,14 @@ public sealed class HttpLoad : IAsyncDisposable
                 }
             };
         using var client = new HttpClient(handler)
-        { Timeout = TimeSpan.FromSeconds(10) };
+        { Timeout = _requestTimeout };
         var url = _url;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
                 url = _url;
+                Volatile.Write(ref _using[loop], url);
                 using var request = new HttpRequestMessage(HttpMethod.Get, url);
                 if (!reuse) request.Headers.ConnectionClose = true;
                 using var response = await client.SendAsync(request, _stop.Token);

@@ -9,11 +9,10 @@ internal static partial class Native
     [LibraryImport("libc", SetLastError = true)] public static partial int kill(int pid, int signal);
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
 
-    public static bool IsAlive(int pid) =>
-        File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z", StringComparison.Ordinal);
+    /// <summary>Alive and not a zombie; a process that exits while it is read is not alive.</summary>
+    public static bool IsAlive(int pid) => Gopherpack.Linux.ProcessStat.Read(pid) is { IsZombie: false };
 
-    public static bool IsZombie(int pid) =>
-        File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z";
+    public static bool IsZombie(int pid) => Gopherpack.Linux.ProcessStat.Read(pid) is { IsZombie: true };
 
     public static string StatusField(int pid, string field, string task = "") =>
         File.ReadLines(task == "" ? $"/proc/{pid}/status" : $"/proc/{pid}/task/{task}/status")
