@@ -77,6 +77,28 @@ public sealed class WorkerAccountTests
     }
 
     [Fact]
+    public async Task Workers_as_another_account_still_get_the_death_signal_when_the_master_is_killed()
+    {
+        // sleep ignores the lifeline: only the death signal, set by setpriv after it changed the uid, ends it.
+        RequireRoot();
+        using var dir = OpenTempDir();
+        await using var pack = await PackProcess.StartAsync("""
+            name: deathsig
+            command: sleep
+            args: ["300"]
+            workers: 2
+            user: nobody
+            ready: { mode: delay, delay: 100ms }
+            """, dir: dir);
+        var workers = pack.SlotPids.Values.ToList();
+        Assert.All(workers, pid => Assert.Equal(Nobody.Uid.ToString(), Native.StatusField(pid, "Uid").Split('\t')[1]));
+        pack.Signal(Native.SIGKILL);
+        await pack.WaitForExit(TimeSpan.FromSeconds(5));
+        await Eventually.True(() => workers.All(pid => !Native.IsAlive(pid)), TimeSpan.FromSeconds(2),
+            $"workers {string.Join(",", workers.Where(Native.IsAlive))} running as nobody outlived the killed master");
+    }
+
+    [Fact]
     public async Task A_worker_that_cannot_read_its_working_directory_fails_the_start_at_once_naming_it()
     {
         RequireRoot();
