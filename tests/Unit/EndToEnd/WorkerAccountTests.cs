@@ -47,6 +47,9 @@ public sealed class WorkerAccountTests
         Assert.Equal("nobody", facts.GetProperty("env:LOGNAME").GetString());
         Assert.Equal(Nobody.Home, facts.GetProperty("env:HOME").GetString());
         Assert.Equal($"{Nobody.Uid}:{Nobody.Gid} 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+        // A peer running as the account can connect to the unix listener (0660, the account's).
+        var peer = await RunAsNobody(["curl", "-sS", "--max-time", "10", "--unix-socket", socketPath, "http://local/"]);
+        Assert.True(peer.Code == 0 && peer.Stdout.Contains("\"pid\""), peer.ToString());
         var status = await AllReadyAsNobody(client, 2, 1, "the start", pack);
 
         var table = await Cli.RunAsync("ps", "asnobody", "--runtime-dir", pack.RuntimeDir);
@@ -121,6 +124,27 @@ public sealed class WorkerAccountTests
         // Not restarted: one worker was started, and it is gone.
         var only = Assert.Single(pack.AllWorkerPids);
         Assert.False(Native.IsAlive(only));
+    }
+
+    [Fact]
+    public async Task A_runtime_dir_the_account_cannot_reach_fails_the_start_naming_the_notify_socket()
+    {
+        RequireRoot();
+        using var open = OpenTempDir();
+        var worker = CopyForEveryone(Path.GetDirectoryName(RepoPaths.TestWorkerDll)!, Path.Combine(open.Path, "w"));
+        using var closed = new TempDir(); // 0700: the runtime dir inside it is out of nobody's reach
+        await using var pack = await PackProcess.StartAsync($"""
+            name: closedrt
+            command: dotnet
+            args: ["{Path.Combine(worker, "TestWorker.dll")}"]
+            workingDirectory: {open.Path}
+            workers: 1
+            user: nobody
+            """, waitReady: false, dir: closed);
+
+        Assert.Equal(1, await pack.WaitForExit(Wait));
+        Assert.Contains($"cannot reach the notify socket {pack.RuntimeDir}/closedrt.notify/", pack.Log);
+        Assert.Single(pack.AllWorkerPids);
     }
 
     [Fact]
