@@ -148,6 +148,34 @@ public sealed class WorkerAccountTests
     }
 
     [Fact]
+    public async Task A_reload_whose_tls_key_the_account_cannot_read_fails_naming_it_and_the_old_generation_serves()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var worker = CopyForEveryone(Path.GetDirectoryName(RepoPaths.TestWorkerDll)!, Path.Combine(dir.Path, "w"));
+        var manifest = $"""
+            name: tlskey
+            command: dotnet
+            args: ["{Path.Combine(worker, "TestWorker.dll")}"]
+            workers: 1
+            user: nobody
+            listeners: [{"{"} name: http, address: "tcp://127.0.0.1:0" {"}"}]
+            """;
+        await using var pack = await PackProcess.StartAsync(manifest, dir: dir);
+        var serving = pack.SlotPids[0];
+        dir.File("cert.pem", "certificate");
+        var key = dir.File("key.pem", "private key");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(dir.Path, "app.yml"), manifest.Replace("tcp://127.0.0.1:0\" ", "tcp://127.0.0.1:0\", tls: { certificate: cert.pem, key: key.pem } "));
+
+        var reload = await Cli.RunAsync("reload", "tlskey", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 3, reload + "\nlog:\n" + pack.Log);
+        Assert.Contains($"cannot read the TLS key {key}", reload.Stderr);
+        Assert.True(Native.IsAlive(serving));
+        Assert.Equal(serving, await RawHttp.PidAsync(pack.TcpEndPoint("http")));
+    }
+
+    [Fact]
     public async Task An_account_that_does_not_exist_is_an_invalid_manifest()
     {
         using var dir = OpenTempDir();
