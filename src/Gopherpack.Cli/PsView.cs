@@ -21,10 +21,10 @@ public static class PsView
                 text.AppendLine(reload.Ok
                     ? $"  last reload: ok, generation {reload.Generation} serves ({reload.Strategy}, {reload.DurationMs:0} ms)"
                     : $"  last reload: FAILED, generation {reload.Generation} still serves: {reload.Error}");
-            var rows = new List<string[]> { new[] { "SLOT", "PID", "CPU", "GEN", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU-TIME", "LAST-EXIT" } };
+            var rows = new List<string[]> { new[] { "SLOT", "PID", "USER", "CPU", "GEN", "STATE", "UPTIME", "RESTARTS", "RSS", "CPU-TIME", "LAST-EXIT" } };
             rows.AddRange(pack.Workers.Select(w => new[]
             {
-                w.Slot.ToString(), w.Pid?.ToString() ?? "-", w.Cpu?.ToString() ?? "-", w.Generation.ToString(), w.State,
+                w.Slot.ToString(), w.Pid?.ToString() ?? "-", w.User ?? "-", w.Cpu?.ToString() ?? "-", w.Generation.ToString(), w.State,
                 w.StartedAt is { } started ? Uptime(DateTimeOffset.UtcNow - started) : "-", w.Restarts.ToString(),
                 w.RssBytes is { } rss ? $"{rss / 1048576.0:0.0}M" : "-", w.CpuSeconds is { } cpu ? $"{cpu:0.00}s" : "-", w.LastExit ?? "-",
             }));

@@ -26,13 +26,13 @@ public sealed class FormatViewTests(ModuleFolder module) : ModuleTest(module)
         // Old workers may still be draining: the rows must match whatever the objects say.
         var workers = Render($"Get-PackWorker fmt {Lab.Rt}", out text);
         Assert.Contains("Pack: fmt", text);
-        var rows = Table(text, ["Slot", "Pid", "Cpu", "Gen", "State", "Uptime", "Restarts", "RssMB", "CpuTime", "LastExit"]);
+        var rows = Table(text, ["Slot", "Pid", "User", "Cpu", "Gen", "State", "Uptime", "Restarts", "RssMB", "CpuTime", "LastExit"]);
         Assert.Equal(workers.Count, rows.Count);
         foreach (var (worker, line) in workers.Zip(rows))
         {
             var uptime = worker.Get<TimeSpan>("Uptime").ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture);
             var cpuTime = worker.Get<TimeSpan>("CpuTime").TotalSeconds.ToString("N2", CultureInfo.InvariantCulture) + "s";
-            Assert.Equal([worker.Get<string>("Slot"), worker.Get<string>("Pid"), worker.Get<string>("Cpu"), worker.Get<string>("Generation"), worker.Get<string>("State"), uptime, "0",
+            Assert.Equal([worker.Get<string>("Slot"), worker.Get<string>("Pid"), Environment.UserName, worker.Get<string>("Cpu"), worker.Get<string>("Generation"), worker.Get<string>("State"), uptime, "0",
                 worker.Get<double>("RssMB").ToString(CultureInfo.InvariantCulture), cpuTime], line.Tokens);
         }
     }

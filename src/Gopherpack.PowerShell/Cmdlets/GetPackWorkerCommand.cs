@@ -7,7 +7,7 @@ namespace Gopherpack.PowerShell.Cmdlets;
 [Cmdlet(VerbsCommon.Get, "PackWorker")]
 [OutputType(typeof(Model.PackWorker))]
 [CmdletHelp("Gets the workers of running packs.",
-    "Writes one PackWorker per worker (pack, slot, pid, CPU, generation, state Starting/Ready/Draining/Backoff/Failed, uptime, restarts, RSS, CPU time, last exit), and one per slot waiting to restart or failed. Without -Name, lists the workers of every running pack. A name that is not running is a PackNotRunning error; a wildcard that matches no running pack writes nothing.")]
+    "Writes one PackWorker per worker (pack, slot, pid, user (the account it runs as), CPU, generation, state Starting/Ready/Draining/Backoff/Failed, uptime, restarts, RSS, CPU time, last exit), and one per slot waiting to restart or failed. Without -Name, lists the workers of every running pack. A name that is not running is a PackNotRunning error; a wildcard that matches no running pack writes nothing.")]
 [HelpExample("Get-PackWorker", "Lists the workers of every running pack, grouped by pack.")]
 [HelpExample("Get-PackWorker -Name api | Where-Object State -ne Ready", "The workers of the pack 'api' that are not serving.")]
 [HelpExample("Get-PackWorker -Name 'api*' | Stop-Pack", "Stops every running pack whose name starts with api (each pack once).")]

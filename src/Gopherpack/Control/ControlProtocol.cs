@@ -116,7 +116,8 @@ public sealed record WorkerStatus(
     long? RssBytes,
     double? CpuSeconds,
     string? Status = null,
-    string? FailureReason = null)
+    string? FailureReason = null,
+    string? User = null)
 {
     [JsonIgnore] public bool IsReady => State == nameof(Master.WorkerState.Ready);
 }

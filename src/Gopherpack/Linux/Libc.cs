@@ -10,7 +10,7 @@ internal static unsafe partial class Libc
     public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
     public const int O_CREAT = 0x40, O_APPEND = 0x400;
     public const short POLLOUT = 4, POLLHUP = 0x10;
-    public const int ENOENT = 2, EEXIST = 17, EACCES = 13, EADDRINUSE = 98;
+    public const int ENOENT = 2, EEXIST = 17, EACCES = 13, EADDRINUSE = 98, ERANGE = 34;
     public const int WNOHANG = 1;
     public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80;
     public const int F_OFD_GETLK = 36, F_OFD_SETLK = 37;
@@ -52,6 +52,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int getrlimit(int resource, out RLimit limit);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setrlimit(int resource, in RLimit limit);
     [LibraryImport(Lib)] public static partial uint geteuid();
+    [LibraryImport(Lib)] public static partial uint getegid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int chown(byte* path, uint owner, uint group);
+    [LibraryImport(Lib)] public static partial int getpwnam_r(byte* name, Passwd* entry, byte* buffer, nint length, Passwd** result);
+    [LibraryImport(Lib)] public static partial int getpwuid_r(uint uid, Passwd* entry, byte* buffer, nint length, Passwd** result);
+    [LibraryImport(Lib)] public static partial int getgrnam_r(byte* name, Group* entry, byte* buffer, nint length, Group** result);
+    [LibraryImport(Lib)] public static partial int getgrgid_r(uint gid, Group* entry, byte* buffer, nint length, Group** result);
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, FileLock* lockInfo);
@@ -68,6 +74,14 @@ internal static unsafe partial class Libc
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd { public int Fd; public short Events; public short Revents; }
+
+    /// <summary>struct passwd (glibc, 64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Passwd { public byte* Name; public byte* Password; public uint Uid; public uint Gid; public byte* Gecos; public byte* Home; public byte* Shell; }
+
+    /// <summary>struct group (glibc, 64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Group { public byte* Name; public byte* Password; public uint Gid; public byte** Members; }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit { public ulong Current; public ulong Max; }

@@ -8,7 +8,7 @@ namespace Gopherpack.Manifest;
 public static partial class ManifestLoader
 {
     private static readonly string[] TopKeys =
-        ["name", "command", "args", "workingDirectory", "env", "workers", "cpus", "listeners", "limits", "ready", "stop", "restart", "reload", "watchdog", "logs"];
+        ["name", "command", "args", "workingDirectory", "env", "workers", "cpus", "listeners", "limits", "ready", "stop", "restart", "reload", "watchdog", "logs", "user", "group"];
     private static readonly string[] ListenerKeys = ["name", "address", "mode", "backlog", "protocols", "maxConnections", "tls", "fileMode"];
     private const int MaxManifestBytes = 1 << 20;
 
@@ -192,6 +192,7 @@ public static partial class ManifestLoader
             if (top.TryGetValue("workers", out var workersNode) && !IsAuto(workersNode)) workers = r.Int(workersNode, "workers", 1, 1024);
             var cpus = top.TryGetValue("cpus", out var cpusNode) ? Cpus(cpusNode) : CpuSelection.Auto;
             var listeners = top.TryGetValue("listeners", out var listenersNode) ? Listeners(listenersNode) : [];
+            var account = WorkerAccountReader.Read(r, top.GetValueOrDefault("user"), top.GetValueOrDefault("group"));
 
             var manifest = new PackManifest
             {
@@ -204,6 +205,7 @@ public static partial class ManifestLoader
                 Workers = workers,
                 Cpus = cpus,
                 Listeners = listeners,
+                Account = account,
             };
             manifest = Section(top, "limits", manifest, ["nofile"], (m, e) => m with
             {

@@ -25,6 +25,15 @@ public sealed record PackManifest
     public WorkerLogMode WorkerLogs { get; init; } = WorkerLogMode.Inherit;
     /// <summary>logs.maxSize: the master's log file (under <c>gopherpack start</c>) is rotated to NAME.log.1 past this size.</summary>
     public long LogMaxBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary><c>user:</c> (and <c>group:</c>): the account workers run as; null keeps the master's own.</summary>
+    public WorkerAccount? Account { get; init; }
+}
+
+/// <summary>The account workers run as: uid, primary group (or the manifest's <c>group</c>), home.</summary>
+/// <param name="Group">The group's name, or its number when the group database has no name for it.</param>
+public sealed record WorkerAccount(string User, uint Uid, uint Gid, string Group, string Home)
+{
+    public override string ToString() => $"{User} (uid {Uid}, gid {Gid})";
 }
 
 public enum ListenerMode { Shared, ReusePort }

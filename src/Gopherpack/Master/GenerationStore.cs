@@ -40,6 +40,15 @@ internal sealed class GenerationStore(int lifelineReadFd)
     public void Prepare(int generation, PackManifest manifest, int slots)
     {
         var listeners = ListenerSet.Bind(manifest.Listeners, slots, ServingListeners);
+        if (manifest.Account is { } account)
+        {
+            try { listeners.GiveSocketFilesTo(account); }
+            catch (IOException e)
+            {
+                listeners.Abandon();
+                throw new ListenerException(e.Message);
+            }
+        }
         _generations[generation] = new Generation(listeners, Launcher(manifest, listeners));
     }
 

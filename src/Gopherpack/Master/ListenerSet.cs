@@ -47,6 +47,16 @@ public sealed class ListenerSet : IDisposable
     public IEnumerable<(string Path, FileId Id)> SocketFiles =>
         _listeners.Where(l => l.Spec.Address.UnixPath is not null && l.SocketFile is not null && !l.KeepFile).Select(l => (l.Spec.Address.UnixPath!, l.SocketFile!.Value));
 
+    /// <summary>
+    /// Gives the unix socket files this set bound itself to the workers' account (systemd's are left alone), so that
+    /// with <c>fileMode</c> 0660 the account's group can connect, as it could to a socket the account bound.
+    /// </summary>
+    /// <exception cref="IOException">chown failed.</exception>
+    public void GiveSocketFilesTo(WorkerAccount account)
+    {
+        foreach (var (path, _) in SocketFiles) UnixAccounts.Chown(path, account.Uid, account.Gid);
+    }
+
     /// <exception cref="ListenerException">A listener could not be bound, or its address is in use by another process; what this call bound is closed again.</exception>
     public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, ListenerSet? current = null)
     {

@@ -257,11 +257,35 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public int StartWorker(WorkerLaunch launch)
     {
         var launcher = _generations.LauncherOf(launch.Generation);
+        if (launcher.DropsTo is not null) OpenNotifyFoldersToWorkers();
         var pid = _io.Start(launch.WorkerId,
             pid => _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null,
-            (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)));
+            (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)),
+            launcher.DropsTo);
         _workerOfPid[pid] = launch.WorkerId;
         return pid;
+    }
+
+    private bool _notifyFoldersOpen;
+
+    /// <summary>
+    /// Workers of another account must reach their notify sockets: the runtime dir and the notify folders become
+    /// searchable by everyone (0711: no listing); each socket itself is the worker account's alone (0600).
+    /// </summary>
+    private void OpenNotifyFoldersToWorkers()
+    {
+        if (_notifyFoldersOpen) return;
+        const UnixFileMode search = UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        try
+        {
+            foreach (var folder in new[] { _runtime.Path, _runtime.NotifyDirectory(_manifest.Name), _notifyDirectory })
+                File.SetUnixFileMode(folder, File.GetUnixFileMode(folder) | search);
+            _notifyFoldersOpen = true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpawnException($"cannot make the notify sockets' folders searchable for the workers' account: {e.Message}");
+        }
     }
 
     public void Signal(int pid, int signal)

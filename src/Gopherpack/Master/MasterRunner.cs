@@ -79,6 +79,13 @@ public static class MasterRunner
             if (scaled is not null)
                 log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
             listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused, new RetiredSockets(handover?.RetiredSockets));
+            if (manifest.Account is { } account)
+            {
+                listeners.GiveSocketFilesTo(account);
+                if (WorkerLauncher.ChangesIdentity(account) && WorkerLauncher.FindSetpriv() is null)
+                    throw new InvalidOperationException($"'user: {account.User}' needs util-linux setpriv to change the workers' identity, and it is not installed");
+                log.Info("setup", $"workers run as {account}" + (WorkerLauncher.ChangesIdentity(account) ? ", with no capabilities and no_new_privs" : ", the master's own account"));
+            }
             foreach (var name in unused)
                 log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");

@@ -15,12 +15,26 @@ public sealed class NotifyEndpoint : IDisposable
 
     public string Path { get; }
 
-    public NotifyEndpoint(string path, Action<string> onMessage)
+    /// <param name="owner">The account the worker runs as, if not the master's: the socket is given to it (0600), so only it may send.</param>
+    public NotifyEndpoint(string path, Action<string> onMessage, Manifest.WorkerAccount? owner = null)
     {
         Path = path;
         File.Delete(path);
         _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         _socket.Bind(new UnixDomainSocketEndPoint(path));
+        if (owner is not null)
+        {
+            try
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                Linux.UnixAccounts.Chown(path, owner.Uid, owner.Gid);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
         _ = ReceiveLoop(onMessage);
     }
 

@@ -13,7 +13,7 @@ public static class PackStatusBuilder
             var slot = supervisor.Slots.FirstOrDefault(s => s.Worker == worker);
             var (rss, cpu) = ProcStats.Read(worker.Pid);
             return new WorkerStatus(worker.Slot, worker.Pid, worker.Cpu, worker.Generation, worker.State.ToString(), worker.StartedAt,
-                slot?.Restarts.Total ?? 0, slot?.LastExit?.ToString(), rss, cpu, worker.Status);
+                slot?.Restarts.Total ?? 0, slot?.LastExit?.ToString(), rss, cpu, worker.Status, User: ProcStats.User(worker.Pid));
         }).ToList();
         foreach (var slot in supervisor.Slots.Where(s => s.Worker is null))
         {

@@ -312,10 +312,11 @@ public sealed class Supervisor
         if (worker.StopRequested)
         {
             Log.Info("exit", $"worker stopped ({status})", worker.Slot, pid);
-            if (State == PackState.Stopping && _byPid.Count == 0) Finish(0, "all workers stopped");
+            if (State == PackState.Stopping && _byPid.Count == 0) Finish(_stopExitCode, "all workers stopped");
             return;
         }
-        var reason = worker.KilledBecause ?? ExitReason(worker, status);
+        var setupFailure = worker.KilledBecause is null ? SetupFailure(worker, status, output) : null;
+        var reason = worker.KilledBecause ?? setupFailure ?? ExitReason(worker, status);
         var tail = output.Count == 0 ? "" : Environment.NewLine + string.Join(Environment.NewLine, output.Select(l => "    | " + l));
         Log.Error("exit", reason + tail, worker.Slot, pid);
 
@@ -331,7 +332,18 @@ public sealed class Supervisor
         slot.Worker = null;
         slot.LastExit = status;
         slot.FailureReason = reason;
-        RestartOrFail(slot, reason);
+        RestartOrFail(slot, reason, failsStart: setupFailure is not null);
+    }
+
+    /// <summary>
+    /// The reason the worker's trampoline gave for exiting before the command ran (its account cannot reach the working
+    /// directory, the command, the notify socket...): restarting would fail the same way, so a start fails at once.
+    /// </summary>
+    private static string? SetupFailure(WorkerProcess worker, ExitStatus status, IReadOnlyList<string> output)
+    {
+        if (worker.State != WorkerState.Starting || status.Code != WorkerLauncher.SetupFailedCode) return null;
+        var line = output.LastOrDefault(l => l.StartsWith(WorkerLauncher.SetupFailedPrefix, StringComparison.Ordinal));
+        return line is null ? null : "could not start: " + line[WorkerLauncher.SetupFailedPrefix.Length..];
     }
 
     /// <summary>The slot the worker serves in, if it still does (not replaced, scaled away or of a failed generation).</summary>
@@ -348,14 +360,16 @@ public sealed class Supervisor
     }
 
     /// <param name="atOnce">Start the replacement now instead of after the backoff (it still counts within restart.limit).</param>
-    private void RestartOrFail(WorkerSlot slot, string reason, bool atOnce = false)
+    /// <param name="failsStart">Fail the pack's start at once (exit 1) instead of restarting: a restart cannot succeed.</param>
+    private void RestartOrFail(WorkerSlot slot, string reason, bool atOnce = false, bool failsStart = false)
     {
         if (State is PackState.Stopping or PackState.Stopped) return;
-        if (State == PackState.Starting && StartFailed is { } startFailed)
+        if (State == PackState.Starting && (StartFailed is not null || failsStart))
         {
             var failure = $"slot {slot.Index} of generation {slot.Generation} {reason}";
             Log.Error("start-failed", failure);
-            startFailed(failure);
+            if (StartFailed is { } startFailed) startFailed(failure);
+            else _stopExitCode = 1;
             Stop("the first generation failed to start", null, StopMode.Graceful);
             return;
         }
@@ -645,7 +659,7 @@ public sealed class Supervisor
         Log.Info("stop", $"{reason}: stopping {_byPid.Count} worker(s) with {SignalNames.Name(Manifest.Stop.Signal)}, SIGKILL after {Duration.Format(Manifest.Stop.Timeout)}");
         if (_byPid.Count == 0)
         {
-            Finish(0, "no workers were running");
+            Finish(_stopExitCode, "no workers were running");
             return;
         }
         foreach (var worker in _byPid.Values.ToList()) StopWorker(worker);
@@ -657,6 +671,9 @@ public sealed class Supervisor
         Log.Warn("stop", $"{why}: killing the remaining {_byPid.Count} worker(s) now");
         foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
+
+    /// <summary>The master's exit code once a stop has finished: 1 when the stop is the failure of the start.</summary>
+    private int _stopExitCode;
 
     private void Finish(int code, string why)
     {

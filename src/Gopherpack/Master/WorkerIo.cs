@@ -26,7 +26,8 @@ public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action
     /// <param name="prefixFor">The prefix of the worker's output lines, given its pid (null: none).</param>
     /// <param name="spawn">Gets (notify socket path, stdout write fd, stderr write fd); returns the pid.</param>
     /// <exception cref="SpawnException">Anything failed (too long a path, out of fds, posix_spawn); nothing is left open.</exception>
-    public int Start(long workerId, Func<int, string?> prefixFor, Func<string, int, int, int> spawn)
+    /// <param name="account">The account the worker runs as when it is not the master's: its notify socket is given to it.</param>
+    public int Start(long workerId, Func<int, string?> prefixFor, Func<string, int, int, int> spawn, Manifest.WorkerAccount? account = null)
     {
         var path = NotifyPath(workerId);
         if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxSocketPath)
@@ -34,7 +35,7 @@ public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action
         var opened = new List<IDisposable>();
         try
         {
-            var notify = new NotifyEndpoint(path, message => onNotify(workerId, message));
+            var notify = new NotifyEndpoint(path, message => onNotify(workerId, message), account);
             opened.Add(notify);
             var stdout = new UnixPipe();
             opened.Add(stdout);

@@ -14,6 +14,10 @@ public sealed class WorkerLauncher
     /// </summary>
     private const string SetListenPid = "LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\"";
     private const string Shell = "/bin/sh";
+    /// <summary>The exit code of the trampoline when the worker's account cannot reach what the worker needs.</summary>
+    public const int SetupFailedCode = 125;
+    /// <summary>The trampoline's stderr line before <see cref="SetupFailedCode"/>; the rest of the line is the reason.</summary>
+    public const string SetupFailedPrefix = "gopherpack: worker setup failed: ";
     private static readonly string[] SetprivPaths = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"];
 
     private readonly PackManifest _manifest;
@@ -22,16 +26,32 @@ public sealed class WorkerLauncher
     private readonly List<string> _baseEnvironment;
     private readonly List<string> _pinnedEnvironment;
     private readonly string? _setpriv;
+    /// <summary>setpriv's options that drop to the manifest's account; empty when the workers keep the master's identity.</summary>
+    private readonly string[] _dropIdentity = [];
+    /// <summary>sh -c script: $0 the command, or with an account $0 the working directory and the command first in "$@".</summary>
+    private readonly string _script = SetListenPid;
 
     public WorkerLauncher(PackManifest manifest, ListenerSet listeners, int lifelineReadFd, IDictionary masterEnvironment)
     {
         _manifest = manifest;
         _listeners = listeners;
         _lifelineFd = lifelineReadFd;
-        _setpriv = SetprivPaths.FirstOrDefault(File.Exists);
+        _setpriv = FindSetpriv();
         var environment = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in masterEnvironment)
             if (entry.Key is string key && !WorkerContract.IsReserved(key)) environment[key] = entry.Value as string ?? "";
+        if (manifest.Account is { } account)
+        {
+            // As systemd's User= does; the manifest's env still wins.
+            environment["USER"] = environment["LOGNAME"] = account.User;
+            environment["HOME"] = account.Home;
+            if (ChangesIdentity(account))
+            {
+                if (_setpriv is null) throw new SpawnException($"'user: {account.User}' needs util-linux setpriv, and it is not installed");
+                _dropIdentity = WorkerIdentity.SetprivOptions(account);
+                _script = WorkerIdentity.CheckingScript(account, manifest, SetupFailedPrefix, SetupFailedCode) + SetListenPid.Replace("\"$0\" \"$@\"", "\"$@\"", StringComparison.Ordinal);
+            }
+        }
         foreach (var (key, value) in manifest.Env) environment[key] = value;
         _baseEnvironment = environment.Select(p => $"{p.Key}={p.Value}").ToList();
         _pinnedEnvironment = [.. OneCoreRuntimeDefaults.For(new HashSet<string>(environment.Keys, StringComparer.Ordinal))];
@@ -39,6 +59,15 @@ public sealed class WorkerLauncher
 
     /// <summary>False when util-linux setpriv is missing: then only the lifeline ends workers whose master is killed.</summary>
     public bool HasDeathSignal => _setpriv is not null;
+
+    /// <summary>The account workers become, when it is not the master's own; their notify sockets must be given to it.</summary>
+    public WorkerAccount? DropsTo => _dropIdentity.Length > 0 ? _manifest.Account : null;
+
+    public static string? FindSetpriv() => SetprivPaths.FirstOrDefault(File.Exists);
+
+    /// <summary>Whether running as <paramref name="account"/> needs a uid or gid other than the master's own.</summary>
+    public static bool ChangesIdentity(WorkerAccount account) =>
+        account.Uid != UnixAccounts.EffectiveUid || account.Gid != UnixAccounts.EffectiveGid;
 
     public SpawnRequest Build(WorkerLaunch launch, string notifySocket, int stdoutFd, int stderrFd)
     {
@@ -61,8 +90,10 @@ public sealed class WorkerLauncher
             environment.Add($"{WorkerContract.WatchdogUsec}={(long)(_manifest.WatchdogTimeout.TotalMilliseconds * 1000)}");
 
         var argv = new List<string>();
-        if (_setpriv is not null) argv.AddRange([_setpriv, "--pdeathsig", SignalNames.Name(_manifest.Stop.Signal)[3..], "--"]);
-        argv.AddRange([Shell, "-c", SetListenPid, _manifest.Command]);
+        if (_setpriv is not null) argv.AddRange([_setpriv, "--pdeathsig", SignalNames.Name(_manifest.Stop.Signal)[3..], .. _dropIdentity, "--"]);
+        argv.AddRange([Shell, "-c", _script]);
+        if (_dropIdentity.Length > 0) argv.Add(_manifest.WorkingDirectory);
+        argv.Add(_manifest.Command);
         argv.AddRange(_manifest.Args);
 
         return new SpawnRequest(

@@ -37,6 +37,8 @@ public sealed class PackWorker
     public required string Pack { get; init; }
     public int Slot { get; init; }
     public int? Pid { get; init; }
+    /// <summary>The user the worker process runs as (manifest <c>user</c>, else the master's).</summary>
+    public string? User { get; init; }
     public int? Cpu { get; init; }
     public int Generation { get; init; }
     public required string State { get; init; }
@@ -55,6 +57,7 @@ public sealed class PackWorker
             Pack = status.Name,
             Slot = w.Slot,
             Pid = w.Pid,
+            User = w.User,
             Cpu = w.Cpu,
             Generation = w.Generation,
             State = w.State,

@@ -36,10 +36,11 @@ public sealed class ControlTests
             Assert.Equal("Ready", w.GetProperty("state").GetString());
             Assert.True(w.GetProperty("rssBytes").GetInt64() > 1_000_000);
             Assert.True(w.GetProperty("cpuSeconds").GetDouble() >= 0);
+            Assert.Equal(Environment.UserName, w.GetProperty("user").GetString());
         });
 
         var table = await Cli.RunAsync("ps", "--runtime-dir", pack.RuntimeDir);
-        Assert.Contains("SLOT  PID", table.Stdout);
+        Assert.Contains("SLOT  PID    USER", table.Stdout);
         Assert.Contains("Ready", table.Stdout);
     }
 

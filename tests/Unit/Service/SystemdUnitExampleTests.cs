@@ -29,7 +29,15 @@ public sealed class SystemdUnitExampleTests
         var name = socket["FileDescriptorName"];
         Assert.Contains(manifest.Listeners, l => l.Name == name);
 
+        // The workers run as the manifest's account: what they read must be readable by it, wherever the checkout is.
+        var account = manifest.Account ?? throw new InvalidOperationException("the example runs its workers as an unprivileged account");
+        Assert.NotEqual(0u, account.Uid);
         using var dir = new TempDir();
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)0b111_101_101);
+        var hello = Path.Combine(dir.Path, "hello");
+        Directory.CreateDirectory(hello);
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(RepoPaths.ExampleDll("HelloHttp"))!))
+            File.Copy(file, Path.Combine(hello, Path.GetFileName(file)));
         using var systemd = new NotifyRecorder(Path.Combine(dir.Path, "notify"));
         var launcher = dir.File("socket-unit.py", """
             import os, socket, sys
@@ -40,7 +48,7 @@ public sealed class SystemdUnitExampleTests
             os.environ.update(LISTEN_FDS="1", LISTEN_FDNAMES=os.environ["FD_NAME"], LISTEN_PID=str(os.getpid()))
             os.execvp(sys.argv[1], sys.argv[1:])
             """);
-        var yaml = File.ReadAllText(Path.Combine(Docs, "hello.yml")).Replace("/srv/hello/HelloHttp.dll", "{HelloHttp}").Replace("workers: auto", "workers: 2");
+        var yaml = File.ReadAllText(Path.Combine(Docs, "hello.yml")).Replace("/srv/hello", hello).Replace("workers: auto", "workers: 2");
         var pack = await PackProcess.StartAsync(yaml, dir: dir, launcher: ["python3", launcher], environment: new Dictionary<string, string>
         {
             ["NOTIFY_SOCKET"] = systemd.Path,
@@ -54,6 +62,7 @@ public sealed class SystemdUnitExampleTests
             Assert.Contains(pack.Lines, l => l.Contains($"listen: {name} tcp://127.0.0.1:{port} (shared, from socket activation)"));
             using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
                 Assert.Contains("\"pid\"", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
+            Assert.All(pack.SlotPids.Values, pid => Assert.Equal($"{account.Uid}", Native.StatusField(pid, "Uid").Split('\t')[1]));
 
             // systemctl reload: ExecReload, which waits for the outcome; the master says RELOADING=1, then READY=1.
             var before = systemd.Messages.Count;

@@ -1,0 +1,60 @@
+using System.Globalization;
+using Gopherpack.Linux;
+using YamlDotNet.RepresentationModel;
+
+namespace Gopherpack.Manifest;
+
+/// <summary>
+/// Reads <c>user: NAME|UID</c> and <c>group: NAME|GID</c>: the account must exist, and a master that is not root
+/// may only name its own (it cannot change its workers' identity).
+/// </summary>
+internal static class WorkerAccountReader
+{
+    public static WorkerAccount? Read(YamlNodeReader r, YamlNode? userNode, YamlNode? groupNode)
+    {
+        if (userNode is null)
+        {
+            if (groupNode is not null) r.Error(groupNode, "'group' needs 'user': name the account workers run as");
+            return null;
+        }
+        var userText = r.NonEmptyString(userNode, "user");
+        if (userText is null) return null;
+        var account = IsNumber(userText, out var uid) ? UnixAccounts.User(uid) : UnixAccounts.User(userText);
+        if (account is null)
+        {
+            r.Error(userNode, IsNumber(userText, out _)
+                ? $"'user': no account has uid {userText} in the user database (getent passwd {userText})"
+                : $"'user': no account named '{userText}' in the user database (getent passwd {userText})");
+            return null;
+        }
+        var gid = account.Gid;
+        if (groupNode is not null)
+        {
+            var groupText = r.NonEmptyString(groupNode, "group");
+            if (groupText is null) return null;
+            uint? found = IsNumber(groupText, out var number) ? UnixAccounts.GroupName(number) is null ? null : number : UnixAccounts.Group(groupText);
+            if (found is null)
+            {
+                r.Error(groupNode, $"'group': no group '{groupText}' in the group database (getent group {groupText})");
+                return null;
+            }
+            gid = found.Value;
+        }
+        var masterUid = UnixAccounts.EffectiveUid;
+        if (masterUid != 0 && account.Uid != masterUid)
+        {
+            r.Error(userNode, $"'user: {userText}' (uid {account.Uid}) needs a master running as root; this one runs as uid {masterUid} "
+                + "and can only run workers as itself (start the master as root, or remove 'user')");
+            return null;
+        }
+        if (masterUid != 0 && groupNode is not null && gid != UnixAccounts.EffectiveGid)
+        {
+            r.Error(groupNode, $"'group' (gid {gid}) needs a master running as root; this one runs as gid {UnixAccounts.EffectiveGid}");
+            return null;
+        }
+        return new WorkerAccount(account.Name, account.Uid, gid, UnixAccounts.GroupName(gid) ?? gid.ToString(CultureInfo.InvariantCulture), account.Home);
+    }
+
+    private static bool IsNumber(string text, out uint value) =>
+        text.All(char.IsAsciiDigit) & uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+}
