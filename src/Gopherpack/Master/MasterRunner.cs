@@ -33,7 +33,7 @@ public static class MasterRunner
         {
             // Sockets handed to this process: by an old master (upgrade), else by systemd (socket activation).
             handover = UpgradeHandover.TakeFromEnvironment();
-            inherited = handover is not null ? handover.AdoptListeners() : SocketActivation.TakeFromEnvironment();
+            inherited = handover is not null ? handover.AdoptListeners() : SocketActivation.TakeFromEnvironment(warning => log.Warn("listen", warning));
         }
         catch (ListenerException e)
         {
@@ -79,8 +79,7 @@ public static class MasterRunner
             if (scaled is not null)
                 log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
             listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused, new RetiredSockets(handover?.RetiredSockets));
-            foreach (var name in unused)
-                log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
+            foreach (var why in unused) log.Warn("listen", why);
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");
         }
         catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
