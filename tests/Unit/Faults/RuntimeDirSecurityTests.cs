@@ -21,7 +21,18 @@ public sealed partial class RuntimeDirSecurityTests
 
     private sealed record Scene(TempDir Dir, string Manifest, string Runtime, string Victim) : IDisposable
     {
-        public void Dispose() => Dir.Dispose();
+        /// <summary>A master that wrongly started (the defect under test) is stopped by its pid, then the files go.</summary>
+        public void Dispose()
+        {
+            var pidFile = Path.Combine(Runtime, "planted.pid");
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && Native.IsAlive(pid))
+            {
+                Native.kill(pid, Native.SIGTERM);
+                for (var i = 0; i < 100 && Native.IsAlive(pid); i++) Thread.Sleep(100);
+                if (Native.IsAlive(pid)) Native.kill(pid, Native.SIGKILL);
+            }
+            Dir.Dispose();
+        }
     }
 
     /// <summary>A manifest, a victim file outside the runtime dir, and a runtime dir whose NAME.log is a symlink to the victim.</summary>
