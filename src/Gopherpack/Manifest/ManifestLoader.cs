@@ -314,8 +314,9 @@ public static partial class ManifestLoader
             if (items is null) return [];
             var values = new List<string>();
             foreach (var item in items)
-                if (item is YamlScalarNode { Value: { } value }) values.Add(value);
-                else r.Error(item, $"each entry of '{key}' must be a single value");
+                if (item is not YamlScalarNode { Value: { } value }) r.Error(item, $"each entry of '{key}' must be a single value");
+                else if (value.Contains('\0')) r.Error(item, $"an entry of '{key}' holds a NUL character, which no argument can hold");
+                else values.Add(value);
             return values;
         }
 
