@@ -26,8 +26,8 @@ public sealed class Supervisor
     private long _nextAttempt = 1;
     private int _nextGeneration = 2;
     private DateTimeOffset _startedAt;
-    /// <summary>Why the start was given up (the master ran out of fds); the master then exits 1 once its workers are stopped.</summary>
-    private string? _startFailure;
+    /// <summary>Why the pack is stopping as a failure (a start out of fds, every slot failed after a reload): the master exits 1 once its workers are stopped.</summary>
+    private string? _failure;
     private SpawnException? _lastSpawnFailure;
 
     /// <param name="generation">The first generation's number (a master started by an upgrade continues the old master's numbering).</param>
@@ -172,8 +172,8 @@ public sealed class Supervisor
         // Out of fds in the master: waiting in backoff frees none of them, so a start that cannot spawn gives up now.
         if (State == PackState.Starting && _reload is null && StartFailed is null && _lastSpawnFailure is { MasterOutOfFds: true } outOfFds)
         {
-            _startFailure = $"slot {slot.Index} could not be started: {outOfFds.Message}";
-            Log.Error("start-failed", _startFailure);
+            _failure = $"the start failed: slot {slot.Index} could not be started: {outOfFds.Message}";
+            Log.Error("start-failed", _failure);
             Stop("the start failed", null, StopMode.Graceful);
             return null;
         }
@@ -555,7 +555,11 @@ public sealed class Supervisor
         LastReload = result;
         Log.Error("reload", $"reload to generation {reload.Generation} failed: {reason}; generation {Generation} keeps serving");
         reload.Respond(result);
-        if (State is PackState.Running or PackState.Starting && _slots.All(s => s.Failed)) Finish(1, "every slot has failed, and the reload that was to replace them failed");
+        if (State is PackState.Running or PackState.Starting && _slots.All(s => s.Failed))
+        {
+            _failure = "every slot has failed, and the reload that was to replace them failed";
+            Stop(_failure, null, StopMode.Graceful);
+        }
     }
 
     private void Scale(IReadOnlyList<int?> slotCpus, Action<ScaleResult> respond)
@@ -674,10 +678,10 @@ public sealed class Supervisor
         if (mode == StopMode.KillNow) KillAll(reason);
     }
 
-    /// <summary>Every worker has stopped: exit 0, or 1 when the stop ended a start that failed.</summary>
+    /// <summary>Every worker has stopped: exit 0, or 1 when the pack stopped because it failed.</summary>
     private void FinishStop(string why)
     {
-        if (_startFailure is { } failure) Finish(1, $"{why}; the start failed: {failure}");
+        if (_failure is { } failure) Finish(1, $"{why}; {failure}");
         else Finish(0, why);
     }
 

@@ -107,6 +107,28 @@ public sealed class ReloadWhileStartingTests
     }
 
     [Fact]
+    public void When_every_starting_slot_has_failed_and_the_reload_fails_too_the_master_stops_its_workers_and_exits_1()
+    {
+        var supervisor = new Supervisor(Manifest("/bin/broken") with { Restart = new RestartSpec { LimitRestarts = 0, LimitWindow = TimeSpan.FromSeconds(60) } }, [0, 1], _host);
+        supervisor.Handle(new StartRequested());
+        supervisor.Handle(new WorkerNotified(supervisor.Slots[0].Worker!.Id, "READY=1"));
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/fixed"), [0, 1], ReloadStrategy.Surge, _results.Add));
+        foreach (var old in supervisor.Workers.Where(w => w.Generation == 1).ToList())
+            supervisor.Handle(new WorkerExited(old.Pid, ExitStatus.Exited(1)));
+        Assert.All(supervisor.Slots, s => Assert.True(s.Failed));
+        Assert.Null(_host.ExitCode);
+
+        var fresh = supervisor.Workers.Where(w => w.Generation == 2).ToList();
+        supervisor.Handle(new WorkerExited(fresh[0].Pid, ExitStatus.Exited(3)));
+        Assert.False(Assert.Single(_results).Ok);
+        Assert.Equal(PackState.Stopping, supervisor.State);
+        Assert.Contains((fresh[1].Pid, SIGTERM), _host.Signals);
+        Assert.Null(_host.ExitCode);
+        supervisor.Handle(new WorkerExited(fresh[1].Pid, ExitStatus.Exited(0)));
+        Assert.Equal(1, _host.ExitCode);
+    }
+
+    [Fact]
     public void A_stop_while_a_slot_crash_loops_at_start_stops_at_once()
     {
         var supervisor = StartingWithACrashLoop();
