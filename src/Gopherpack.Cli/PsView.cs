@@ -16,7 +16,8 @@ public static class PsView
         if (packs.Count == 0) return "no packs running" + Environment.NewLine;
         foreach (var pack in packs)
         {
-            text.AppendLine($"{pack.Name}: {pack.State}, master pid {pack.MasterPid}, generation {pack.Generation}, {string.Join(", ", pack.Listeners.Select(l => $"{l.Name} {l.Address} ({l.Mode})"))}");
+            text.AppendLine(string.Join(", ", [$"{pack.Name}: {pack.State}", $"master pid {pack.MasterPid}", $"generation {pack.Generation}",
+                .. pack.Listeners.Select(l => $"{l.Name} {l.Address} ({l.Mode})")]));
             if (pack.LastReload is { } reload)
                 text.AppendLine(reload.Ok
                     ? $"  last reload: ok, generation {reload.Generation} serves ({reload.Strategy}, {reload.DurationMs:0} ms)"

@@ -131,6 +131,9 @@ public sealed unsafe class PosixSpawner : IDisposable
         sources.AddRange(request.InheritedFds);
         var targets = Enumerable.Range(1, sources.Count).ToList();
         var scratch = Math.Max(sources.Max(), targets[^1]) + 1;
+        // posix_spawn refuses (EBADF) an fd number at or past the nofile limit: the master has too many fds open.
+        if (Libc.getrlimit(Libc.RLIMIT_NOFILE, out var nofile) == 0 && (ulong)(scratch + sources.Count) > nofile.Current)
+            throw SpawnException.OutOfFds($"handing a worker its fds needs fd numbers up to {scratch + sources.Count - 1}");
         for (var i = 0; i < sources.Count; i++) Check(Libc.posix_spawn_file_actions_adddup2(actions, sources[i], scratch + i), "adddup2");
         for (var i = 0; i < sources.Count; i++) Check(Libc.posix_spawn_file_actions_adddup2(actions, scratch + i, targets[i]), "adddup2");
         Check(Libc.posix_spawn_file_actions_addopen(actions, 0, strings.Add("/dev/null"), Libc.O_RDONLY, 0), "addopen");
@@ -174,4 +177,17 @@ public sealed unsafe class PosixSpawner : IDisposable
     }
 }
 
-public sealed class SpawnException(string message) : Exception(message);
+public sealed class SpawnException(string message) : Exception(message)
+{
+    /// <summary>The master itself ran out of fds (EMFILE, or fd numbers past its nofile limit): no slot can spawn until fds are freed.</summary>
+    public bool MasterOutOfFds { get; init; }
+
+    public static SpawnException OutOfFds(string detail)
+    {
+        var limit = Libc.getrlimit(Libc.RLIMIT_NOFILE, out var nofile) == 0 ? $" of {nofile.Current}" : "";
+        return new SpawnException($"the master is out of file descriptors (Too many open files: {detail}) under its nofile limit{limit}; raise limits.nofile or run fewer workers")
+        {
+            MasterOutOfFds = true,
+        };
+    }
+}

@@ -14,7 +14,10 @@ public sealed unsafe class UnixPipe : IDisposable
     {
         var fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0)
-            throw new IOException("pipe2: " + Libc.Error(Marshal.GetLastPInvokeError()));
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException("pipe2: " + Libc.Error(errno), errno); // HResult: the errno (EMFILE, ENFILE...)
+        }
         ReadFd = fds[0];
         WriteFd = fds[1];
     }

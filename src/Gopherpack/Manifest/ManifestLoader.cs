@@ -93,7 +93,7 @@ public static partial class ManifestLoader
             if (stream.Documents.Count == 0) throw Single(file, "manifest is empty");
             if (stream.Documents.Count > 1) throw Single(file, "manifest must hold one YAML document", (int)stream.Documents[1].RootNode.Start.Line);
             var rootNode = stream.Documents[0].RootNode;
-            if (HasAlias(rootNode)) throw Single(file, "YAML anchors and aliases are not supported in manifests", (int)rootNode.Start.Line);
+            if (HasAlias(rootNode)) throw Single(file, AnchorsUnsupported, (int)rootNode.Start.Line);
             return rootNode;
         }
         catch (YamlException e)
@@ -102,6 +102,8 @@ public static partial class ManifestLoader
             throw new ManifestException([new ManifestError(file, (int)Math.Max(1, e.Start.Line), (int)Math.Max(1, e.Start.Column), "YAML syntax error: " + StripPosition(message))]);
         }
     }
+
+    private const string AnchorsUnsupported = "YAML anchors and aliases are not supported in manifests";
 
     /// <summary>How deeply lists and mappings may nest; a manifest needs 4. YAML nested thousands deep would overflow the stack of the recursive node builder (and kill a master reloading it).</summary>
     public const int MaxNesting = 32;
@@ -122,6 +124,9 @@ public static partial class ManifestLoader
             if (!inner.MoveNext()) return false;
             switch (inner.Current)
             {
+                // Refused where they stand (the node tree no longer says where an alias was, only its anchor).
+                case YamlDotNet.Core.Events.AnchorAlias or YamlDotNet.Core.Events.NodeEvent { Anchor.IsEmpty: false }:
+                    throw new ManifestException([new ManifestError(file, (int)inner.Current.Start.Line, (int)inner.Current.Start.Column, AnchorsUnsupported)]);
                 case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart when ++_depth > MaxNesting:
                     throw new ManifestException([new ManifestError(file, (int)inner.Current.Start.Line, (int)inner.Current.Start.Column,
                         $"lists and mappings nested more than {MaxNesting} levels deep; a manifest needs at most 4")]);
@@ -311,8 +316,9 @@ public static partial class ManifestLoader
             if (items is null) return [];
             var values = new List<string>();
             foreach (var item in items)
-                if (item is YamlScalarNode { Value: { } value }) values.Add(value);
-                else r.Error(item, $"each entry of '{key}' must be a single value");
+                if (item is not YamlScalarNode { Value: { } value }) r.Error(item, $"each entry of '{key}' must be a single value");
+                else if (value.Contains('\0')) r.Error(item, $"an entry of '{key}' holds a NUL character, which no argument can hold");
+                else values.Add(value);
             return values;
         }
 
@@ -325,8 +331,10 @@ public static partial class ManifestLoader
                 var key = (keyNode as YamlScalarNode)?.Value;
                 if (key is null || !EnvName().IsMatch(key)) { r.Error(keyNode, $"'{key}' is not a valid environment variable name"); continue; }
                 if (WorkerContract.IsReserved(key)) { r.Error(keyNode, $"'env.{key}' is set by gopherpack for each worker and cannot be set in the manifest"); continue; }
-                if (value is YamlScalarNode { Value: { } text }) env[key] = text;
-                else r.Error(value, $"'env.{key}' must be a single value");
+                if (value is not YamlScalarNode { Value: { } text }) r.Error(value, $"'env.{key}' must be a single value");
+                // The environment is a list of C strings: a worker would get the value cut short at the NUL.
+                else if (text.Contains('\0')) r.Error(value, $"'env.{key}' holds a NUL character, which no environment variable can hold");
+                else env[key] = text;
             }
             return env;
         }

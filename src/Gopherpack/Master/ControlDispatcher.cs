@@ -54,9 +54,11 @@ public sealed class ControlDispatcher(MasterHost host)
     /// <remarks>systemd (Type=notify-reload) hears RELOADING=1 before and READY=1 after every reload request, whatever its outcome.</remarks>
     public async Task<ControlReply> Reload(string? manifestPath, string? strategyText, string requestedBy)
     {
-        host.Notifier.Reloading($"reloading ({requestedBy})");
+        // A reload that supersedes the start is no reload to systemd: READY=1 must wait until the pack serves.
+        var started = await host.OnLoop(() => host.Supervisor.State == PackState.Running);
+        if (started) host.Notifier.Reloading($"reloading ({requestedBy})");
         var reply = await ReloadOnce(manifestPath, strategyText, requestedBy);
-        host.Notifier.Ready(reply.Ok
+        if (started) host.Notifier.Ready(reply.Ok
             ? $"serving generation {reply.Reload?.Generation} (reloaded in {reply.Reload?.DurationMs:0} ms)"
             : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}");
         return reply;

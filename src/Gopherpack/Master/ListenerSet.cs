@@ -83,7 +83,7 @@ public sealed class ListenerSet : IDisposable
     /// Binds the listeners, taking the <paramref name="inherited"/> sockets (an upgrade's or socket activation's)
     /// for listeners of the same name (and address and mode, where known) instead of binding new ones.
     /// </summary>
-    /// <param name="unused">Names of inherited sockets no listener took; they are closed.</param>
+    /// <param name="unused">Why each inherited socket no listener took was not taken (one line each); they are closed.</param>
     /// <param name="retired">The pack's sockets a previous master closed (an upgrade's hand-over).</param>
     /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again, inherited files stay.</exception>
     public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused,
@@ -98,7 +98,10 @@ public sealed class ListenerSet : IDisposable
                 && (given.Mode is null || given.Mode == s.Mode));
             if (spec is null || given.Sockets.Count == 0 || (spec.Mode == ListenerMode.Shared && given.Sockets.Count != 1))
             {
-                leftOver.Add(given.Name);
+                leftOver.Add(spec is null || given.Sockets.Count == 0
+                    ? $"an inherited socket named '{given.Name}' matches no listener of the manifest (by name, address and mode); closed"
+                    : $"listener '{spec.Name}' is shared and takes one socket, but {given.Sockets.Count} inherited sockets are named '{given.Name}' " +
+                      "(several are for a reuseport listener's slots); all closed, the listener binds its own");
                 foreach (var socket in given.Sockets) adopted._retired.Close(socket);
                 continue;
             }

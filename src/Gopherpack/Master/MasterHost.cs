@@ -398,6 +398,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             notes.AddRange(OrphanedProcesses.EndAll(own, pid => _upgrade.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log));
         }
         StopNotes = notes;
+        if (Notifier.DroppedMessages is var dropped and > 0)
+            Log.Warn("notify", $"{dropped} sd_notify message(s) to NOTIFY_SOCKET were dropped: the service manager did not read them");
         _exitCode = code;
     }
 

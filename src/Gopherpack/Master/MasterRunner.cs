@@ -33,7 +33,7 @@ public static class MasterRunner
         {
             // Sockets handed to this process: by an old master (upgrade), else by systemd (socket activation).
             handover = UpgradeHandover.TakeFromEnvironment();
-            inherited = handover is not null ? handover.AdoptListeners() : SocketActivation.TakeFromEnvironment();
+            inherited = handover is not null ? handover.AdoptListeners() : SocketActivation.TakeFromEnvironment(warning => log.Warn("listen", warning));
         }
         catch (ListenerException e)
         {
@@ -86,8 +86,7 @@ public static class MasterRunner
                     throw new InvalidOperationException($"'user: {account.User}' needs util-linux setpriv to change the workers' identity, and it is not installed");
                 log.Info("setup", $"workers run as {account}" + (WorkerLauncher.ChangesIdentity(account) ? ", with no capabilities and no_new_privs" : ", the master's own account"));
             }
-            foreach (var name in unused)
-                log.Warn("listen", $"an inherited socket named '{name}' matches no listener of the manifest (by name, address and mode); closed");
+            foreach (var why in unused) log.Warn("listen", why);
             log.Info("setup", $"master pid {Environment.ProcessId}, {slotCpus.Count} worker(s), cpus {Describe(slotCpus)}, nofile {nofile}, runtime dir {runtime.Path}");
         }
         catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)

@@ -25,7 +25,8 @@ public static class PackStatusBuilder
             supervisor.Manifest.Name,
             Environment.ProcessId,
             supervisor.Manifest.ManifestPath,
-            supervisor.Reloading ? Control.PackStatus.Reloading : supervisor.State.ToString(),
+            // A reload that supersedes the start leaves the pack Starting until it has served once.
+            supervisor.Reloading && supervisor.State == PackState.Running ? Control.PackStatus.Reloading : supervisor.State.ToString(),
             supervisor.Generation,
             listeners.Listeners.Select(l => new ListenerStatus(l.Spec.Name, l.BoundAddress, l.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared")).ToList(),
             supervisor.LastReload is { } last ? Report(last) : null,

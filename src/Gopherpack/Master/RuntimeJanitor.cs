@@ -56,7 +56,11 @@ public sealed class RuntimeFileList(string path)
         var temp = Path + ".tmp";
         var lines = new List<string> { Environment.ProcessId.ToString() };
         lines.AddRange(files.Where(f => !f.Path.Contains('\n')).Select(f => $"{f.Id?.ToString() ?? "rmdir"} {f.Path}"));
-        File.WriteAllLines(temp, lines);
+        // CreateNew (O_EXCL) never follows a symlink planted at the temporary name.
+        File.Delete(temp);
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        using (var writer = new StreamWriter(stream))
+            foreach (var line in lines) writer.WriteLine(line);
         File.Move(temp, Path, overwrite: true);
         _written = FileId.OfPath(Path);
     }

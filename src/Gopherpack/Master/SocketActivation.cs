@@ -13,15 +13,25 @@ public static class SocketActivation
     private const int SolSocket = 1, SoAcceptConn = 30;
 
     /// <returns>The handed sockets grouped by name (several fds of one name serve a reuseport listener's slots); empty when none are addressed to this process.</returns>
+    /// <param name="warn">Told when LISTEN_FDS is meant for another process (LISTEN_PID does not match).</param>
     /// <exception cref="ListenerException">The variables are malformed or an fd is not a listening socket.</exception>
-    public static IReadOnlyList<InheritedListener> TakeFromEnvironment()
+    public static IReadOnlyList<InheritedListener> TakeFromEnvironment(Action<string> warn)
     {
         var pidText = Environment.GetEnvironmentVariable(WorkerContract.ListenPid);
         var countText = Environment.GetEnvironmentVariable(WorkerContract.ListenFds);
         var namesText = Environment.GetEnvironmentVariable(WorkerContract.ListenFdNames);
         foreach (var name in new[] { WorkerContract.ListenPid, WorkerContract.ListenFds, WorkerContract.ListenFdNames })
             Environment.SetEnvironmentVariable(name, null);
-        if (countText is null || !int.TryParse(pidText, out var pid) || pid != Environment.ProcessId) return [];
+        if (countText is null) return [];
+        if (!int.TryParse(pidText, out var pid) || pid != Environment.ProcessId)
+        {
+            // A wrapper that did not exec: the fds were meant for it. Left open, they would keep the addresses this
+            // master is about to bind, and the bind would fail "in use" by no other process.
+            var closed = CloseForeignListeners(countText);
+            warn($"socket activation: LISTEN_PID={pidText ?? "(unset)"} does not match this process (pid {Environment.ProcessId}), so LISTEN_FDS={countText} " +
+                $"was meant for another process (a wrapper that did not exec?); ignored, and {(closed.Count == 0 ? "no inherited listening socket" : $"the inherited listening socket(s) at fd {string.Join(", ", closed)}")} closed");
+            return [];
+        }
         if (!int.TryParse(countText, out var count) || count is < 0 or > 1024)
             throw new ListenerException($"socket activation: LISTEN_FDS='{countText}' is not a number of fds");
         var names = (namesText ?? "").Split(':');
@@ -60,5 +70,22 @@ public static class SocketActivation
         return socket;
     }
 
-    private const int FSetFd = 2, FdCloExec = 1;
+    /// <summary>Closes the inherited (not close-on-exec) listening sockets among the fds LISTEN_FDS names; never the runtime's own fds.</summary>
+    private static unsafe List<int> CloseForeignListeners(string countText)
+    {
+        var closed = new List<int>();
+        if (!int.TryParse(countText, out var count) || count is < 1 or > 1024) return closed;
+        for (var fd = WorkerContract.FirstListenFd; fd < WorkerContract.FirstListenFd + count; fd++)
+        {
+            var flags = Linux.Libc.fcntl(fd, FGetFd, 0);
+            if (flags < 0 || (flags & FdCloExec) != 0) continue;
+            int accepting = 0, length = sizeof(int);
+            if (Linux.Libc.getsockopt(fd, SolSocket, SoAcceptConn, &accepting, &length) != 0 || accepting == 0) continue;
+            Linux.Libc.close(fd);
+            closed.Add(fd);
+        }
+        return closed;
+    }
+
+    private const int FGetFd = 1, FSetFd = 2, FdCloExec = 1;
 }

@@ -26,6 +26,9 @@ public sealed class Supervisor
     private long _nextAttempt = 1;
     private int _nextGeneration = 2;
     private DateTimeOffset _startedAt;
+    /// <summary>Why the pack is stopping as a failure (a start out of fds, every slot failed after a reload): the master exits 1 once its workers are stopped.</summary>
+    private string? _failure;
+    private SpawnException? _lastSpawnFailure;
 
     /// <param name="generation">The first generation's number (a master started by an upgrade continues the old master's numbering).</param>
     public Supervisor(PackManifest manifest, IReadOnlyList<int?> slotCpus, ISupervisorHost host, int generation = 1)
@@ -154,15 +157,28 @@ public sealed class Supervisor
         if (State != PackState.Starting || _byId.Count > 0) return;
         _startedAt = _host.Now;
         Log.Info("start", $"starting {_slots.Count} worker(s) of generation {Generation}");
-        foreach (var slot in _slots) StartWorker(slot);
+        foreach (var slot in _slots)
+        {
+            if (State != PackState.Starting) break;
+            StartWorker(slot);
+        }
     }
 
     /// <summary>Starts the slot's worker, or counts a failure to start as a crash of the slot.</summary>
     private WorkerProcess? StartWorker(WorkerSlot slot)
     {
         var worker = Spawn(slot);
-        if (worker is null) RestartOrFail(slot, "could not be started");
-        return worker;
+        if (worker is not null) return worker;
+        // Out of fds in the master: waiting in backoff frees none of them, so a start that cannot spawn gives up now.
+        if (State == PackState.Starting && _reload is null && StartFailed is null && _lastSpawnFailure is { MasterOutOfFds: true } outOfFds)
+        {
+            _failure = $"the start failed: slot {slot.Index} could not be started: {outOfFds.Message}";
+            Log.Error("start-failed", _failure);
+            Stop("the start failed", null, StopMode.Graceful);
+            return null;
+        }
+        RestartOrFail(slot, "could not be started");
+        return null;
     }
 
     private WorkerProcess? Spawn(WorkerSlot slot)
@@ -176,6 +192,7 @@ public sealed class Supervisor
         }
         catch (SpawnException ex)
         {
+            _lastSpawnFailure = ex;
             _host.ReleaseWorker(id);
             Log.Error("spawn-failed", ex.Message, slot.Index);
             return null;
@@ -312,7 +329,7 @@ public sealed class Supervisor
         if (worker.StopRequested)
         {
             Log.Info("exit", $"worker stopped ({status})", worker.Slot, pid);
-            if (State == PackState.Stopping && _byPid.Count == 0) Finish(_stopExitCode, "all workers stopped");
+            if (State == PackState.Stopping && _byPid.Count == 0) FinishStop("all workers stopped");
             return;
         }
         var setupFailure = worker.KilledBecause is null ? SetupFailure(worker, status, output) : null;
@@ -369,7 +386,7 @@ public sealed class Supervisor
             var failure = $"slot {slot.Index} of generation {slot.Generation} {reason}";
             Log.Error("start-failed", failure);
             if (StartFailed is { } startFailed) startFailed(failure);
-            else _stopExitCode = 1;
+            else _failure ??= failure;
             Stop("the first generation failed to start", null, StopMode.Graceful);
             return;
         }
@@ -379,7 +396,8 @@ public sealed class Supervisor
         {
             slot.Fail($"restart limit reached ({restart.LimitRestarts} restarts within {Duration.Format(restart.LimitWindow)}); last: {reason}");
             Log.Error("slot-failed", slot.FailureReason + "; the slot stays down", slot.Index);
-            if (_slots.All(s => s.Failed)) Finish(1, "every slot has failed");
+            // While a reload runs, its new generation may still replace the failed slots: it decides.
+            if (_slots.All(s => s.Failed) && _reload is null) Finish(1, "every slot has failed");
             else CheckStarted();
             return;
         }
@@ -426,7 +444,9 @@ public sealed class Supervisor
     {
         var refusal = State switch
         {
-            PackState.Starting => "the pack is still starting",
+            // A reload while starting supersedes the start (a slot may crash-loop until the fix is deployed), except in a
+            // new master of an upgrade, whose first generation must come up as it is or fail the upgrade.
+            PackState.Starting when StartFailed is not null => "the pack is still starting",
             PackState.Stopping or PackState.Stopped => "the pack is stopping",
             _ when _reload is { } running => $"a reload is already running (generation {running.Generation}, started {Duration.Format(_host.Now - running.StartedAt)} ago); try again when it has finished",
             _ when _scale is not null => "a scale is in progress; try again when it has finished",
@@ -533,6 +553,7 @@ public sealed class Supervisor
         LastReload = result;
         Log.Info("reload", $"generation {Generation} serves ({_slots.Count} worker(s)) after {Duration.Format(result.Duration)}; the old workers drain");
         reload.Respond(result);
+        CheckStarted();
     }
 
     private void FailReload(ReloadOperation reload, string reason, WorkerProcess? failed, IReadOnlyList<string> output)
@@ -542,12 +563,17 @@ public sealed class Supervisor
             if (_byId.TryGetValue(id, out var worker)) StopWorker(worker);
         // Rolling: the slots already switched get workers of the serving generation again.
         foreach (var index in reload.SwitchedOldSlots)
-            if (State == PackState.Running && _slots[index].Worker is null) StartWorker(_slots[index]);
+            if (State is PackState.Running or PackState.Starting && _slots[index].Worker is null) StartWorker(_slots[index]);
         _host.AbandonGeneration(reload.Generation);
         var result = new ReloadResult(false, Generation, reload.Strategy, _host.Now - reload.StartedAt, reason, failed?.Slot, failed?.Pid, output);
         LastReload = result;
         Log.Error("reload", $"reload to generation {reload.Generation} failed: {reason}; generation {Generation} keeps serving");
         reload.Respond(result);
+        if (State is PackState.Running or PackState.Starting && _slots.All(s => s.Failed))
+        {
+            _failure = "every slot has failed, and the reload that was to replace them failed";
+            Stop(_failure, null, StopMode.Graceful);
+        }
     }
 
     private void Scale(IReadOnlyList<int?> slotCpus, Action<ScaleResult> respond)
@@ -659,11 +685,18 @@ public sealed class Supervisor
         Log.Info("stop", $"{reason}: stopping {_byPid.Count} worker(s) with {SignalNames.Name(Manifest.Stop.Signal)}, SIGKILL after {Duration.Format(Manifest.Stop.Timeout)}");
         if (_byPid.Count == 0)
         {
-            Finish(_stopExitCode, "no workers were running");
+            FinishStop("no workers were running");
             return;
         }
         foreach (var worker in _byPid.Values.ToList()) StopWorker(worker);
         if (mode == StopMode.KillNow) KillAll(reason);
+    }
+
+    /// <summary>Every worker has stopped: exit 0, or 1 when the pack stopped because it failed.</summary>
+    private void FinishStop(string why)
+    {
+        if (_failure is { } failure) Finish(1, $"{why}; {failure}");
+        else Finish(0, why);
     }
 
     private void KillAll(string why)
@@ -671,9 +704,6 @@ public sealed class Supervisor
         Log.Warn("stop", $"{why}: killing the remaining {_byPid.Count} worker(s) now");
         foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
-
-    /// <summary>The master's exit code once a stop has finished: 1 when the stop is the failure of the start.</summary>
-    private int _stopExitCode;
 
     private void Finish(int code, string why)
     {

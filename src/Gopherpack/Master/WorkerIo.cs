@@ -55,7 +55,10 @@ public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action
         catch (Exception e)
         {
             foreach (var resource in opened) resource.Dispose();
-            throw e as SpawnException ?? new SpawnException($"cannot start the worker: {e.Message}");
+            if (e is SpawnException) throw;
+            if (e is IOException { HResult: Libc.EMFILE or Libc.ENFILE } or System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.TooManyOpenSockets })
+                throw SpawnException.OutOfFds(e.Message);
+            throw new SpawnException($"cannot start the worker: {e.Message}");
         }
     }
 

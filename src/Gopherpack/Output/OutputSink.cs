@@ -32,6 +32,9 @@ public sealed class OutputSink
     private bool _writerRunning;
     private LogRotation? _rotation;
     private long _writtenSinceCheck = long.MaxValue / 2;
+    private long _lastCheckTicks;
+    /// <summary>A quiet log is checked at least this often (when it is written to) for having been deleted.</summary>
+    private const long DetachCheckMs = 1000;
 
     /// <param name="fd">The fd to write to (the sink owns it), or -1 for an output that is closed.</param>
     public OutputSink(int fd, string name, long capacity = DefaultCapacity)
@@ -183,8 +186,12 @@ public sealed class OutputSink
         _writtenSinceCheck += written;
         LogRotation? rotation;
         lock (_gate) rotation = _rotation;
-        if (rotation is null || _writtenSinceCheck < RotationCheckEvery(rotation)) return;
+        if (rotation is null) return;
+        var now = Environment.TickCount64;
+        if (_writtenSinceCheck < RotationCheckEvery(rotation) && now - _lastCheckTicks < DetachCheckMs) return;
         _writtenSinceCheck = 0;
-        if (rotation.IsDue(_fd)) rotation.Rotate(_fd);
+        _lastCheckTicks = now;
+        if (rotation.IsDetached(_fd)) rotation.ReopenDetached(_fd);
+        else if (rotation.IsDue(_fd)) rotation.Rotate(_fd);
     }
 }

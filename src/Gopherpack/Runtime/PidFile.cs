@@ -206,7 +206,7 @@ public sealed unsafe class PidFile : IDisposable
     private static unsafe int Open(string path, int flags)
     {
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes) return Libc.open(p, flags | Libc.O_CLOEXEC, 0b110_100_100);
+        fixed (byte* p = bytes) return Libc.open(p, flags | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0b110_100_100);
     }
 
     private unsafe delegate int PathCall(byte* path);

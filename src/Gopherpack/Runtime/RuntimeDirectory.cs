@@ -5,7 +5,9 @@ namespace Gopherpack.Runtime;
 /// <summary>
 /// Where a pack keeps its control socket, pid file and notify sockets:
 /// --runtime-dir, else GOPHERPACK_RUNTIME_DIR, else $XDG_RUNTIME_DIR/gopherpack, else /run/gopherpack (root),
-/// else /tmp/gopherpack-UID. Created 0700.
+/// else /tmp/gopherpack-UID. Created 0700. An existing one must be private: owned by this user (or root) and
+/// writable by nobody else, or another account could plant files in it (a NAME.log symlink the master would
+/// append to). It is refused, never chmodded: the master changes no mode of what it did not create.
 /// </summary>
 public sealed class RuntimeDirectory(string path)
 {
@@ -33,17 +35,32 @@ public sealed class RuntimeDirectory(string path)
         try
         {
             Directory.CreateDirectory(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var mode = File.GetUnixFileMode(Path);
-            if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-                File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (NotPrivate() is { } problem)
+                throw new RuntimeDirectoryException($"runtime directory '{Path}' {problem}: another account could plant files in it " +
+                    $"(such as a symlink named NAME.log); use a directory that is yours alone (mode 0700), with --runtime-dir or {EnvironmentVariable}");
+            // CreateNew: O_EXCL, so a symlink planted at the probe's name is not followed.
             var probe = System.IO.Path.Combine(Path, $".probe-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { }
             File.Delete(probe);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new RuntimeDirectoryException($"runtime directory '{Path}' is not usable: {e.Message} (choose another with --runtime-dir or {EnvironmentVariable})");
         }
+    }
+
+    /// <summary>Why the directory is not private to this user; null when it is.</summary>
+    private string? NotPrivate()
+    {
+        if (FileType.OwnerOf(Path) is not { } owner) return "cannot be examined";
+        if (owner.Type != FileType.IfDir) return "is not a directory";
+        var uid = Libc.geteuid();
+        if (owner.Uid != uid && owner.Uid != 0) return $"belongs to uid {owner.Uid}, not to this user (uid {uid}) or root";
+        const int GroupWrite = 0b000_010_000, OtherWrite = 0b000_000_010;
+        if ((owner.Permissions & (GroupWrite | OtherWrite)) != 0)
+            return $"is writable by {((owner.Permissions & OtherWrite) != 0 ? "every user" : "its group")} (mode {Convert.ToString(owner.Permissions, 8).PadLeft(4, '0')})";
+        return null;
     }
 
     /// <summary>The pid of the pack's live master: the one that holds the pid file's lock (see <see cref="Runtime.PidFile"/>); a stale pid file names none.</summary>

@@ -1,0 +1,51 @@
+using Gopherpack.Linux;
+using Gopherpack.Manifest;
+using Gopherpack.Master;
+
+namespace Gopherpack.Tests.Supervision;
+
+/// <summary>A master out of fds cannot spawn any slot until fds are freed: a start gives up at once instead of crash-looping every slot.</summary>
+public sealed class OutOfFdsDecisionTests
+{
+    private readonly RecordingHost _host = new();
+
+    private static PackManifest Manifest() => new() { Name = "unit", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/" };
+
+    [Fact]
+    public void A_start_that_runs_out_of_fds_stops_the_spawned_workers_and_exits_1_with_the_cause()
+    {
+        var supervisor = new Supervisor(Manifest(), [0, 1, 2], new FailAfterFirst(_host));
+        supervisor.Handle(new StartRequested());
+
+        // Slot 0 spawned, slot 1 could not: no slot waits in backoff, slot 2 is not even tried, slot 0 is stopped.
+        Assert.Equal(PackState.Stopping, supervisor.State);
+        Assert.Single(_host.Launches);
+        Assert.Empty(_host.TakeTimers<RestartDue>());
+        var worker = supervisor.Workers.Single();
+        Assert.Contains((worker.Pid, 15), _host.Signals);
+        supervisor.Handle(new WorkerExited(worker.Pid, ExitStatus.Exited(0)));
+        Assert.Equal(1, _host.ExitCode);
+        Assert.Contains(_host.LogLines, l => l.Contains("start-failed") && l.Contains("Too many open files") && l.Contains("limits.nofile"));
+        Assert.Contains(_host.LogLines, l => l.Contains(" exit ") && l.Contains("the start failed"));
+    }
+
+    /// <summary>Spawns the first worker, then fails as a master out of fds does.</summary>
+    private sealed class FailAfterFirst(RecordingHost inner) : ISupervisorHost
+    {
+        private int _spawned;
+        public DateTimeOffset Now => inner.Now;
+        public Gopherpack.Logging.IMasterLog Log => inner.Log;
+        public int StartWorker(WorkerLaunch launch) =>
+            _spawned++ == 0 ? inner.StartWorker(launch) : throw SpawnException.OutOfFds("pipe2: Too many open files (errno 24)");
+        public void Signal(int pid, int signal) => inner.Signal(pid, signal);
+        public void After(TimeSpan delay, SupervisorEvent e) => inner.After(delay, e);
+        public void ReleaseWorker(long workerId) => inner.ReleaseWorker(workerId);
+        public IReadOnlyList<int?> PlanSlots(PackManifest manifest, int workers) => inner.PlanSlots(manifest, workers);
+        public string? PrepareGeneration(int generation, PackManifest manifest, int slots) => inner.PrepareGeneration(generation, manifest, slots);
+        public void CommitGeneration(int generation) => inner.CommitGeneration(generation);
+        public void AbandonGeneration(int generation) => inner.AbandonGeneration(generation);
+        public void ResizeSlots(int slots) => inner.ResizeSlots(slots);
+        public void PackReady(TimeSpan elapsed) => inner.PackReady(elapsed);
+        public void Exit(int code) => inner.Exit(code);
+    }
+}
