@@ -6,14 +6,28 @@
 # .NET. Run after: dotnet build Gopherpack.slnx; ./build.ps1 -Task Package
 # ($env:GOPHERPACK_TEST_PACKAGES may name another folder of packages).
 
+BeforeDiscovery {
+    # AllUsers installs into /usr/local/share/powershell/Modules (root only), and the pack then runs as nobody,
+    # who must be able to run this pwsh (.ci/run installs it under /opt). Not over an installed module of this version.
+    $props = Join-Path $PSScriptRoot '../../Directory.Build.props'
+    $discoveredVersion = (Select-Xml -Path $props -XPath '/Project/PropertyGroup/Version').Node.InnerText
+    $skipAllUsers = $true
+    if ((id -u) -eq '0' -and (Get-Command setpriv -ErrorAction SilentlyContinue) -and -not (Test-Path "/usr/local/share/powershell/Modules/Gopherpack/$discoveredVersion")) {
+        $pwshPath = (Get-Command pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
+        setpriv --reuid=nobody --regid=nogroup --clear-groups $pwshPath -NoProfile -NonInteractive -Command 'exit 0' 2>$null
+        $skipAllUsers = $LASTEXITCODE -ne 0
+    }
+}
+
 BeforeAll {
     $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:packages = if ($env:GOPHERPACK_TEST_PACKAGES) { $env:GOPHERPACK_TEST_PACKAGES } else { Join-Path $root 'out/packages' }
     $script:version = (Select-Xml -Path (Join-Path $root 'Directory.Build.props') -XPath '/Project/PropertyGroup/Version').Node.InnerText
     foreach ($file in "Gopherpack.$version.nupkg", "Gopherpack.Worker.$version.nupkg", "gopherpack-$version-linux-x64.tar.gz") {
-        if (-not (Test-Path (Join-Path $packages $file))) { throw "$packages has no $file: run ./build.ps1 -Task Package first" }
+        if (-not (Test-Path (Join-Path $packages $file))) { throw "$packages has no ${file}: run ./build.ps1 -Task Package first" }
     }
-    $script:pwsh = (Get-Process -Id $PID).Path
+    # The pwsh executable (a dotnet tool's process is dotnet itself, so not this process's path).
+    $script:pwsh = (Get-Command pwsh -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
     # A folder every account can read (the AllUsers test runs a pack as nobody).
     $script:work = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "gp-packages-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
     chmod 755 $work
@@ -23,20 +37,25 @@ BeforeAll {
 
     # Runs a script in a fresh pwsh that knows nothing of this session: its own HOME, XDG folders and module path,
     # so Install-PSResource -Scope CurrentUser and Register-PSResourceRepository touch only $home.
-    # The script's last output line is JSON; it is returned as an object.
+    # What the script writes to $env:GP_RESULT (JSON) is returned as an object.
     function script:Invoke-Fresh([string] $HomeDir, [string] $Script, [string[]] $As = @()) {
         $environment = @{
             HOME = $HomeDir; XDG_DATA_HOME = "$HomeDir/.local/share"; XDG_CACHE_HOME = "$HomeDir/.cache"; XDG_CONFIG_HOME = "$HomeDir/.config"
             PSModulePath = ''; PATH = $env:PATH; DOTNET_CLI_TELEMETRY_OPTOUT = '1'; DOTNET_NOLOGO = '1'; TMPDIR = "$HomeDir/tmp"
+            GP_RESULT = "$HomeDir/tmp/result.json"
         }
-        New-Item -ItemType Directory -Force -Path "$HomeDir/tmp" | Out-Null
+        # .NET finds no LocalApplicationData unless the folder exists (PSResourceGet then writes to the working directory).
+        New-Item -ItemType Directory -Force -Path "$HomeDir/tmp", "$HomeDir/.local/share", "$HomeDir/.cache", "$HomeDir/.config" | Out-Null
         $file = Join-Path $HomeDir "script-$([guid]::NewGuid().ToString('N')).ps1"
         Set-Content $file "`$ErrorActionPreference = 'Stop'`n$Script"
         chmod 644 $file
         $command = @($As) + @('env', '-i') + @($environment.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) + @($pwsh, '-NoProfile', '-NonInteractive', '-File', $file)
-        $output = & $command[0] $command[1..($command.Count - 1)] 2>&1 | ForEach-Object { "$_" }
+        Push-Location $HomeDir
+        try { $output = & $command[0] $command[1..($command.Count - 1)] 2>&1 | ForEach-Object { "$_" } }
+        finally { Pop-Location }
         if ($LASTEXITCODE -ne 0) { throw "pwsh exited $LASTEXITCODE`n$($output -join "`n")" }
-        $output[-1] | ConvertFrom-Json
+        if (-not (Test-Path "$HomeDir/tmp/result.json")) { throw "the script wrote no result`n$($output -join "`n")" }
+        Get-Content "$HomeDir/tmp/result.json" -Raw | ConvertFrom-Json
     }
 
     $script:manifestYaml = @"
@@ -64,7 +83,7 @@ $left = @(Get-Pack -RuntimeDir $rt).Count
     Version = "$($module.Version)"; ModuleBase = $module.ModuleBase; Ready = $pack.Ready; Message = $message
     Workers = @($workers).Count; Reloaded = $reload.Succeeded; Valid = $valid; Left = $left; MasterExe = $masterExe
     ShippedMode = [int][IO.File]::GetUnixFileMode($shipped); Writable = $writable
-} | ConvertTo-Json -Compress
+} | ConvertTo-Json -Compress | Set-Content $env:GP_RESULT
 '@
 }
 
@@ -111,27 +130,24 @@ $readmeLines
         $result.Valid | Should -BeTrue
         $result.Left | Should -Be 0
         # The package kept no execute bit: the master ran from the private copy.
-        ($result.ShippedMode -band 0o111) | Should -Be 0
+        ($result.ShippedMode -band 73) | Should -Be 0
         $result.MasterExe | Should -Be "$userHome/.cache/gopherpack/$version/gopherpack"
-        [int][IO.File]::GetUnixFileMode($result.MasterExe) | Should -Be 0o755
+        [int][IO.File]::GetUnixFileMode($result.MasterExe) | Should -Be 493   # 0755
     }
 
-    It 'installs for all users; an account that cannot write the module folder imports it by name and runs a pack' -Skip:(
-        (id -u) -ne '0' -or -not (Get-Command setpriv -ErrorAction SilentlyContinue) -or (Test-Path "/usr/local/share/powershell/Modules/Gopherpack/$version") -or
-        # pwsh itself must be where nobody can run it (.ci/run installs it under /opt).
-        -not (setpriv --reuid=nobody --regid=nogroup --clear-groups test -x (Get-Process -Id $PID).Path; $LASTEXITCODE -eq 0)) {
+    It 'installs for all users; an account that cannot write the module folder imports it by name and runs a pack' -Skip:$skipAllUsers {
         $admin = Join-Path $work 'admin'
-        $null = Invoke-Fresh $admin @"
+        try {
+            $null = Invoke-Fresh $admin @"
 Register-PSResourceRepository -Name gp-local -Uri '$packages' -Trusted
 Install-PSResource Gopherpack -Repository gp-local -Version '$version' -Scope AllUsers -Quiet
-'{}'
+'{}' | Set-Content `$env:GP_RESULT
 "@
-        try {
             $installed = "/usr/local/share/powershell/Modules/Gopherpack/$version"
             Test-Path (Join-Path $installed 'Gopherpack.psd1') | Should -BeTrue
             # nobody's HOME (/nonexistent) cannot be written: the private copy goes to its TMPDIR.
             $nobody = Join-Path $work 'nobody'
-            New-Item -ItemType Directory -Path $nobody, (Join-Path $nobody 'tmp') | Out-Null
+            New-Item -ItemType Directory -Path $nobody, "$nobody/tmp", "$nobody/.local/share", "$nobody/.cache", "$nobody/.config" | Out-Null
             Set-Content (Join-Path $nobody 'app.yml') "name: allusers`n$manifestYaml"
             chown -R nobody (Join-Path $nobody '.')
             $result = Invoke-Fresh $nobody -As setpriv, '--reuid=nobody', '--regid=nogroup', '--clear-groups' @"
@@ -222,11 +238,11 @@ Describe 'The release archive' {
             Test-Path (Join-Path $top $file) | Should -BeTrue -Because "the archive holds $file"
         }
         $exe = Join-Path $top 'gopherpack'
-        ([int][IO.File]::GetUnixFileMode($exe) -band 0o111) | Should -Be 0o111
+        ([int][IO.File]::GetUnixFileMode($exe) -band 73) | Should -Be 73
         # No .NET: no runtime library is needed, and it runs with no dotnet on PATH and no DOTNET_ variables.
         (readelf -d $exe | Select-String 'NEEDED') -join "`n" | Should -Not -Match 'coreclr|hostfxr|libdotnet'
         env -i PATH=/nonexistent $exe --version | Should -Be $version
-        Set-Content (Join-Path $unpacked 'app.yml') "name: archived`n$manifestYaml"
+        Set-Content (Join-Path $unpacked 'app.yml') "name: archived`ncommand: /bin/sh`nargs: [-c, 'exec sleep 60']`nlisteners: [{ name: tcp, address: `"tcp://127.0.0.1:0`" }]"
         env -i PATH=/nonexistent $exe validate (Join-Path $unpacked 'app.yml') | Should -Match ': ok'
         $LASTEXITCODE | Should -Be 0
     }

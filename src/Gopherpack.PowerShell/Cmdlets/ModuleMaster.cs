@@ -49,7 +49,7 @@ internal static partial class ModuleMaster
             {
                 var folder = Path.Combine(root, version);
                 Directory.CreateDirectory(folder, PrivateFolder);
-                if (IsPrivate(root) && access(folder, W_OK) == 0) return folder;
+                if (MakePrivate(root) && MakePrivate(folder)) return folder;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
@@ -63,11 +63,17 @@ internal static partial class ModuleMaster
         yield return Path.Combine(Path.GetTempPath(), $"gopherpack-cache-{geteuid()}");
     }
 
-    /// <summary>A folder only this account can write: not a link, mode 0700 (only its owner, or root, can write a 0700 folder, so a folder another account planted in /tmp fails the write check).</summary>
-    private static bool IsPrivate(string folder)
+    /// <summary>
+    /// A folder only this account can write: not a link, mode 0700 (set when it was wider, which only its owner
+    /// may do), writable. Only its owner (or root) can write a 0700 folder, so one that another account planted
+    /// in /tmp fails here.
+    /// </summary>
+    private static bool MakePrivate(string folder)
     {
         var info = new DirectoryInfo(folder);
-        return info.LinkTarget is null && (info.UnixFileMode & ~PrivateFolder) == 0 && access(folder, W_OK) == 0;
+        if (info.LinkTarget is not null) return false;
+        if ((info.UnixFileMode & ~PrivateFolder) != 0) File.SetUnixFileMode(folder, PrivateFolder);
+        return (new DirectoryInfo(folder).UnixFileMode & ~PrivateFolder) == 0 && access(folder, W_OK) == 0;
     }
 
     private static bool SameContent(string shipped, string copy)
