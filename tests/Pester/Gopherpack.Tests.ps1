@@ -170,7 +170,7 @@ Describe 'Start-Pack -Wait in a background job' {
 
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
-            Get-Pack -Name pesterjob -RuntimeDir $rt | Should -BeNullOrEmpty
+            Get-Pack -RuntimeDir $rt | Where-Object Name -eq pesterjob | Should -BeNullOrEmpty
             foreach ($id in $pids) { Get-Process -Id $id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
             $log = Get-Content (Join-Path $rt 'pesterjob.log') -Raw
             $log | Should -Match 'Drain finished'
