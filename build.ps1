@@ -10,7 +10,8 @@
             Install-PSResource), Gopherpack.Worker.VERSION.nupkg (dotnet pack, for dotnet add package) and
             gopherpack-VERSION-linux-x64.tar.gz (the native gopherpack, LICENSE, README and the systemd units).
             VERSION is the one <Version> of Directory.Build.props.
-    Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester.
+    Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester
+            (its Packages tests need the Package task's out/packages; All runs Build, Package, Test).
     Demo    starts a pack of the hello example with the module, lists it, reloads it, stops it.
 .EXAMPLE
     ./build.ps1 -Task Module
@@ -112,5 +113,5 @@ switch ($Task) {
     'Package' { Invoke-Package }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
-    'All' { Invoke-Build; Invoke-Module; Invoke-Test }
+    'All' { Invoke-Build; Invoke-Package; Invoke-Test }
 }
