@@ -6,13 +6,20 @@
     Build   dotnet build of the whole solution.
     Module  assembles the module folder out/Gopherpack: cmdlets, generated help and the gopherpack master
             (the same as: dotnet publish src/Gopherpack.PowerShell -c Release -o out/Gopherpack).
-    Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester.
+    Package writes out/packages: Gopherpack.VERSION.nupkg (the module, as Publish-PSResource packs it, for
+            Install-PSResource), Gopherpack.Worker.VERSION.nupkg (dotnet pack, for dotnet add package) and
+            gopherpack-VERSION-linux-x64.tar.gz (the native gopherpack, LICENSE, README and the systemd units).
+            VERSION is the one <Version> of Directory.Build.props.
+    Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester
+            (its Packages tests need the Package task's out/packages; All runs Build, Package, Test).
     Demo    starts a pack of the hello example with the module, lists it, reloads it, stops it.
 .EXAMPLE
     ./build.ps1 -Task Module
+.EXAMPLE
+    ./build.ps1 -Task Package
 #>
 param(
-    [ValidateSet('Build', 'Module', 'Test', 'Demo', 'All')]
+    [ValidateSet('Build', 'Module', 'Package', 'Test', 'Demo', 'All')]
     [string] $Task = 'All',
     [string] $Configuration = 'Release'
 )
@@ -29,6 +36,56 @@ function Invoke-Build { Invoke-Native 'dotnet build' { dotnet build Gopherpack.s
 function Invoke-Module {
     Invoke-Native 'dotnet publish' { dotnet publish src/Gopherpack.PowerShell -c $Configuration -o out/Gopherpack }
     Write-Host "module assembled in $(Join-Path $PSScriptRoot 'out/Gopherpack')"
+}
+
+function Get-Version {
+    $version = (Select-Xml -Path (Join-Path $PSScriptRoot 'Directory.Build.props') -XPath '/Project/PropertyGroup/Version').Node.InnerText
+    if (-not $version) { throw 'Directory.Build.props has no <Version>' }
+    $version
+}
+
+function Get-RuntimeId {
+    switch ([System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture) {
+        'X64' { 'linux-x64' }
+        'Arm64' { 'linux-arm64' }
+        default { throw "no NativeAOT runtime identifier for $_" }
+    }
+}
+
+function Invoke-Package {
+    $version = Get-Version
+    $rid = Get-RuntimeId
+    $packages = Join-Path $PSScriptRoot 'out/packages'
+    Remove-Item -Recurse -Force $packages -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Path $packages | Out-Null
+
+    # The native gopherpack first: the module's own master is the same publish (incremental the second time).
+    $native = Join-Path $PSScriptRoot 'out/native'
+    Invoke-Native 'dotnet publish (native gopherpack)' { dotnet publish src/Gopherpack.Cli -c $Configuration -r $rid -o $native }
+    $said = & (Join-Path $native 'gopherpack') --version
+    if ($said -ne $version) { throw "gopherpack --version says '$said', Directory.Build.props says $version" }
+
+    # The module: a nupkg made by PSResourceGet's own packer (what Publish-PSResource uploads).
+    Invoke-Module
+    $module = Join-Path $PSScriptRoot 'out/Gopherpack'
+    $manifest = Import-PowerShellDataFile (Join-Path $module 'Gopherpack.psd1')
+    if ($manifest.ModuleVersion -ne $version) { throw "the module's ModuleVersion is $($manifest.ModuleVersion), Directory.Build.props says $version" }
+    Compress-PSResource -Path $module -DestinationPath $packages
+    if (-not (Test-Path (Join-Path $packages "Gopherpack.$version.nupkg"))) { throw "Compress-PSResource wrote no Gopherpack.$version.nupkg" }
+
+    # The worker library for dotnet add package.
+    Invoke-Native 'dotnet pack' { dotnet pack src/Gopherpack.Worker -c $Configuration -o $packages }
+
+    # The release archive: runs without .NET.
+    $name = "gopherpack-$version-$rid"
+    $stage = Join-Path $PSScriptRoot "out/archive/$name"
+    Remove-Item -Recurse -Force (Split-Path $stage) -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Path (Join-Path $stage 'systemd') | Out-Null
+    Copy-Item (Join-Path $native 'gopherpack'), LICENSE, README.md, CHANGELOG.md -Destination $stage
+    Copy-Item docs/systemd/* -Destination (Join-Path $stage 'systemd')
+    Invoke-Native 'tar' { tar -C (Split-Path $stage) --owner=0 --group=0 -czf (Join-Path $packages "$name.tar.gz") $name }
+
+    Get-ChildItem $packages | ForEach-Object { Write-Host "$($_.FullName) ($([math]::Round($_.Length / 1MB, 1)) MiB)" }
 }
 
 function Invoke-Test {
@@ -53,7 +110,8 @@ function Invoke-Demo {
 switch ($Task) {
     'Build' { Invoke-Build }
     'Module' { Invoke-Module }
+    'Package' { Invoke-Package }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
-    'All' { Invoke-Build; Invoke-Module; Invoke-Test }
+    'All' { Invoke-Build; Invoke-Package; Invoke-Test }
 }

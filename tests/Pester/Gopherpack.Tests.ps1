@@ -112,7 +112,8 @@ Describe 'A pack driven by the cmdlets' {
     }
 
     It 'a failed reload is a terminating PackReloadFailed error and the old workers keep serving' {
-        $before = (Get-PackWorker -Name pester -RuntimeDir $rt).Pid
+        # Only the serving generation: workers of the previous reload may still be Draining (and then gone).
+        $before = (Get-PackWorker -Name pester -RuntimeDir $rt | Where-Object State -eq Ready).Pid
         { Invoke-PackReload -Name pester -Manifest $broken -RuntimeDir $rt -ErrorAction Stop } | Should -Throw -ErrorId 'PackReloadFailed*'
         try { Invoke-PackReload -Name pester -Manifest $broken -RuntimeDir $rt -ErrorAction Stop } catch { $_.Exception.Message | Should -Match 'cannot open the database' }
         (Get-PackWorker -Name pester -RuntimeDir $rt | Where-Object State -eq Ready).Pid | Sort-Object | Should -Be ($before | Sort-Object)
@@ -143,5 +144,42 @@ Describe 'A pack driven by the cmdlets' {
         foreach ($id in $pids) { Get-Process -Id $id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
         Get-Pack -RuntimeDir $rt | Should -BeNullOrEmpty
         Test-Path (Join-Path $rt 'pester.sock') | Should -BeFalse
+    }
+}
+
+Describe 'Start-Pack -Wait in a background job' {
+    It 'runs until Stop-Job, which stops the pack gracefully' {
+        $jobManifest = Join-Path $work 'job.yml'
+        (Get-Content $manifest) -replace '^name: pester$', 'name: pesterjob' | Set-Content $jobManifest
+        $psd1 = Join-Path (Get-Module Gopherpack).ModuleBase 'Gopherpack.psd1'
+        $job = Start-Job { Import-Module $using:psd1; Start-Pack -Manifest $using:jobManifest -RuntimeDir $using:rt -Wait }
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not ($pack = Get-Pack -Name pesterjob -RuntimeDir $rt -ErrorAction SilentlyContinue | Where-Object Ready -eq 2)) {
+                if ($job.State -ne 'Running') { throw "the job ended ($($job.State)) before the pack was ready: $($job.ChildJobs[0].JobStateInfo.Reason) $(Receive-Job $job 2>&1 | Out-String)" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'the pack of the job was not ready within 60 s' }
+                Start-Sleep -Milliseconds 200
+            }
+            $pids = @($pack.MasterPid) + (Get-PackWorker -Name pesterjob -RuntimeDir $rt).Pid
+            $jobUrl = 'http://' + ($pack.Listeners -replace '^http=tcp://', '') + '/'
+            (Invoke-RestMethod $jobUrl).message | Should -Be 'Hello from Gopherpack'
+            # Where the master logged to the job's stderr, the job failed about 2 s after start.
+            Start-Sleep -Seconds 3
+            $job.State | Should -Be 'Running'
+            (Invoke-RestMethod $jobUrl).message | Should -Be 'Hello from Gopherpack'
+
+            Stop-Job $job
+            $job.State | Should -Be 'Stopped'
+            Get-Pack -RuntimeDir $rt | Where-Object Name -eq pesterjob | Should -BeNullOrEmpty
+            foreach ($id in $pids) { Get-Process -Id $id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
+            $log = Get-Content (Join-Path $rt 'pesterjob.log') -Raw
+            $log | Should -Match 'Drain finished'
+            $log | Should -Match 'master exiting with code 0'
+        }
+        finally {
+            Stop-Job $job -ErrorAction SilentlyContinue
+            Remove-Job $job -Force -ErrorAction SilentlyContinue
+            Stop-Pack -Name pesterjob -RuntimeDir $rt -Confirm:$false -ErrorAction SilentlyContinue
+        }
     }
 }

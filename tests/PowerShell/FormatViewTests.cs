@@ -8,7 +8,7 @@ namespace Gopherpack.PowerShell.Tests;
 public sealed class FormatViewTests(ModuleFolder module) : ModuleTest(module)
 {
     [Fact]
-    public void Packs_workers_and_reload_results_render_as_their_table_views()
+    public void Packs_workers_reload_and_upgrade_results_render_as_their_table_views()
     {
         var manifest = Lab.Manifest("fmt", workers: 2, cpus: "auto");
         StartPack(manifest);
@@ -35,6 +35,12 @@ public sealed class FormatViewTests(ModuleFolder module) : ModuleTest(module)
             Assert.Equal([worker.Get<string>("Slot"), worker.Get<string>("Pid"), Environment.UserName, worker.Get<string>("Cpu"), worker.Get<string>("Generation"), worker.Get<string>("State"), uptime, "0",
                 worker.Get<double>("RssMB").ToString(CultureInfo.InvariantCulture), cpuTime], line.Tokens);
         }
+
+        // Like a ReloadResult: Duration in milliseconds, not a raw TimeSpan such as 00:00:00.5186000.
+        var upgrade = Render($"Invoke-PackUpgrade fmt {Lab.Rt}", out text).Single();
+        var u = Table(text, ["Name", "Succeeded", "OldMasterPid", "NewMasterPid", "Generation", "Duration", "Error"]).Single();
+        Assert.Equal(["fmt", "True", upgrade.Get<string>("OldMasterPid"), upgrade.Get<string>("NewMasterPid"), upgrade.Get<string>("Generation"),
+            upgrade.Get<TimeSpan>("Duration").TotalMilliseconds.ToString("N0", CultureInfo.InvariantCulture), "ms"], u.Tokens);
     }
 
     /// <summary>Runs <paramref name="command"/> once: its objects piped to Out-Default (the host's text) and returned.</summary>

@@ -12,7 +12,7 @@ public sealed class ModuleLayoutTests(ModuleFolder module) : ModuleTest(module)
     [Fact]
     public void The_folder_holds_the_module_its_help_and_the_executable_gopherpack_master_but_no_PowerShell()
     {
-        foreach (var file in new[] { "Gopherpack.psd1", "Gopherpack.Format.ps1xml", "Gopherpack.PowerShell.dll", "Gopherpack.Core.dll", "YamlDotNet.dll", "en-US/Gopherpack.PowerShell.dll-Help.xml", "gopherpack" })
+        foreach (var file in new[] { "Gopherpack.psd1", "LICENSE", "Gopherpack.Format.ps1xml", "Gopherpack.PowerShell.dll", "Gopherpack.Core.dll", "YamlDotNet.dll", "en-US/Gopherpack.PowerShell.dll-Help.xml", "gopherpack" })
             Assert.True(File.Exists(Path.Combine(Module.Path, file)), $"the module folder lacks {file}");
         Assert.False(File.Exists(Path.Combine(Module.Path, "System.Management.Automation.dll")), "the PowerShellStandard stub must not ship: the host brings the real engine");
         Assert.True((File.GetUnixFileMode(Module.Master) & UnixFileMode.UserExecute) != 0, "gopherpack is not executable");
@@ -27,7 +27,13 @@ public sealed class ModuleLayoutTests(ModuleFolder module) : ModuleTest(module)
         Assert.Equal(["Core"], info.CompatiblePSEditions);
         Assert.NotEqual(Guid.Parse("6f1d2b7e-3c4a-4e5f-9a8b-0c1d2e3f4a5b"), info.Guid);
         Assert.Equal(4, info.Guid.ToByteArray()[7] >> 4);   // a random (version 4) GUID, not a typed-in pattern
-        Assert.Null(info.ProjectUri);
+        // The one version (Directory.Build.props), the same as the cmdlets' assembly; the gallery's links and notes.
+        var assemblyVersion = typeof(ModuleLayoutTests).Assembly.GetName().Version!;
+        Assert.Equal(new Version(assemblyVersion.Major, assemblyVersion.Minor, assemblyVersion.Build), info.Version);
+        Assert.NotNull(info.ProjectUri);
+        Assert.NotNull(info.LicenseUri);
+        Assert.Contains(info.Version.ToString(), info.ReleaseNotes);
+        Assert.Contains("Linux", info.Tags);
         Assert.Equal(Expected, info.ExportedCmdlets.Keys.Order());
         Assert.Empty(info.ExportedFunctions);
         Assert.Empty(info.ExportedAliases);

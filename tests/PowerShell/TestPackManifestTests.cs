@@ -22,6 +22,22 @@ public sealed class TestPackManifestTests(ModuleFolder module) : ModuleTest(modu
     }
 
     [Fact]
+    public void Like_gopherpack_validate_it_checks_the_cpus_against_the_allowed_ones_and_takes_RuntimeDir()
+    {
+        // CPU 4095 is in no machine's affinity mask here: the manifest parses but cannot be placed.
+        var unplaceable = Lab.Manifest("nocpu", workers: 1, cpus: "[4095]");
+        var result = PS.Run($"Test-PackManifest {PackLab.Quote(unplaceable)} {Lab.Rt}").AssertNoErrors();
+        Assert.Equal([false], result.Objects<bool>());
+        var warning = Assert.Single(result.Warnings);
+        Assert.StartsWith($"{unplaceable}: cpus: CPU 4095 is not in the master's allowed CPUs", warning);
+
+        var valid = Lab.Manifest("fine");
+        result = PS.Run($"Test-PackManifest {PackLab.Quote(valid)} {Lab.Rt} -Verbose").AssertNoErrors();
+        Assert.Equal([true], result.Objects<bool>());
+        Assert.Contains(result.Verbose, v => v == $"no pack 'fine' is running in {Lab.RuntimeDir}");
+    }
+
+    [Fact]
     public void Paths_come_from_the_pipeline_by_value_and_as_FullName_and_relative_paths_from_the_sessions_location()
     {
         var valid = Lab.Manifest("fine");

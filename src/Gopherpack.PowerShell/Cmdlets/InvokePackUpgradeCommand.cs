@@ -7,9 +7,9 @@ namespace Gopherpack.PowerShell.Cmdlets;
 [Cmdlet(VerbsLifecycle.Invoke, "PackUpgrade")]
 [OutputType(typeof(Model.UpgradeResult))]
 [CmdletHelp("Replaces the master process of a pack (a new Gopherpack version, a .NET patch) without refusing a connection.",
-    "Starts a new master (the running master's own program, or the one given with -Executable) that inherits every listening socket, re-reads the manifest and starts its own generation of workers. Once they are all ready it takes over the pid file and control socket, the old master's workers drain and the old master exits; the cmdlet then returns an UpgradeResult. If the new master or its workers fail, or it is not ready within -TimeoutSeconds, the new master is stopped, the old one keeps serving, and the cmdlet throws a terminating PackUpgradeFailed error with the reason. An upgrade while a reload or another upgrade runs is PackBusy; a pack that is not running is PackNotRunning.")]
+    "Starts a new master (the running master's own program, or the one given with -Executable) that inherits every listening socket, re-reads the manifest and starts its own generation of workers. Once they are all ready it takes over the pid file and control socket, the old master's workers drain and the old master exits; the cmdlet then returns an UpgradeResult. If the new master or its workers fail, or it is not ready within -TimeoutSec, the new master is stopped, the old one keeps serving, and the cmdlet throws a terminating PackUpgradeFailed error with the reason. An upgrade while a reload or another upgrade runs is PackBusy; a pack that is not running is PackNotRunning.")]
 [HelpExample("Invoke-PackUpgrade -Name api", "Replaces the master of the pack 'api' with a new instance of the same program (e.g. after the gopherpack file was updated).")]
-[HelpExample("Invoke-PackUpgrade api -Executable /opt/gopherpack-2/gopherpack -TimeoutSeconds 300", "Replaces the master with another gopherpack executable.")]
+[HelpExample("Invoke-PackUpgrade api -Executable /opt/gopherpack-2/gopherpack -TimeoutSec 300", "Replaces the master with another gopherpack executable.")]
 public sealed class InvokePackUpgradeCommand : PackCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, HelpMessage = "The pack whose master to replace.")]
@@ -22,7 +22,8 @@ public sealed class InvokePackUpgradeCommand : PackCmdlet
 
     [Parameter(HelpMessage = "Seconds the new master has to get every worker ready. Default: the larger of 120 and the manifest's ready.timeout + 60.")]
     [ValidateRange(1, 86400)]
-    public int? TimeoutSeconds { get; set; }
+    [Alias("TimeoutSeconds")]
+    public int? TimeoutSec { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -30,7 +31,7 @@ public sealed class InvokePackUpgradeCommand : PackCmdlet
         WriteVerbose($"upgrading the master of pack '{Name}' to {executable ?? "its own program"}; waiting for the new master to take over");
         try
         {
-            var report = Run(cancel => Client.UpgradeAsync(Name, executable, TimeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, cancel));
+            var report = Run(cancel => Client.UpgradeAsync(Name, executable, TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : null, cancel));
             WriteVerbose($"pack '{Name}' upgraded: master pid {report.NewMasterPid} serves generation {report.Generation}; master pid {report.OldMasterPid} drains and exits");
             WriteObject(Model.UpgradeResult.From(Name, report));
         }

@@ -10,7 +10,8 @@ namespace Gopherpack.PowerShell.Cmdlets;
 [CmdletHelp("Stops packs gracefully.",
     "Asks each pack's master to stop: every worker gets the manifest's stop signal and drains, and is killed after stop.timeout; the cmdlet returns once the master is gone and its pid file and sockets are removed. Works from any process, including the one that runs the master (Start-Pack -Wait in another runspace). Takes Pack and PackWorker objects from the pipeline (each pack is stopped once). A name that is not running is a PackNotRunning error; a wildcard that matches no running pack stops nothing. Past -TimeoutSec the cmdlet fails with PackTimeout while the stop goes on.")]
 [HelpExample("Stop-Pack -Name api", "Stops the pack 'api' and waits until its master is gone.")]
-[HelpExample("Get-Pack | Stop-Pack -Confirm:$false", "Stops every running pack without asking.")]
+[HelpExample("Get-Pack | Stop-Pack", "Stops every running pack. Stop-Pack does not ask first (ConfirmImpact Medium, below the default $ConfirmPreference High).")]
+[HelpExample("Stop-Pack api -Confirm", "Asks before stopping the pack 'api'.")]
 [HelpExample("Stop-Pack 'test-*' -WhatIf", "Shows which packs would be stopped.")]
 public sealed class StopPackCommand : PackCmdlet
 {
@@ -24,6 +25,7 @@ public sealed class StopPackCommand : PackCmdlet
 
     [Parameter(HelpMessage = "Seconds to wait for each pack to stop before failing with PackTimeout. Default: no limit (the manifest's stop.timeout bounds it).")]
     [ValidateRange(1, 86400)]
+    [Alias("TimeoutSeconds")]
     public int TimeoutSec { get; set; }
 
     [Parameter(HelpMessage = "Write the Pack as it was before it stopped, with State Stopped.")]

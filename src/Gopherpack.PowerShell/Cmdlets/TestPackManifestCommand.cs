@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Gopherpack.Manifest;
+using Gopherpack.Master;
 
 namespace Gopherpack.PowerShell.Cmdlets;
 
@@ -7,10 +8,10 @@ namespace Gopherpack.PowerShell.Cmdlets;
 [Cmdlet(VerbsDiagnostic.Test, "PackManifest")]
 [OutputType(typeof(bool))]
 [CmdletHelp("Checks a pack manifest.",
-    "Returns $true when the manifest is valid; otherwise $false, with one warning per problem as file:line:col: message (a misspelt key gets a \"did you mean\"). Nothing is started. Takes paths from the pipeline, e.g. from Get-ChildItem.")]
+    "Returns $true when the manifest is valid; otherwise $false, with one warning per problem as file:line:col: message (a misspelt key gets a \"did you mean\"). Like 'gopherpack validate' it also checks the manifest's workers and cpus against the CPUs this process may use (affinity and cgroup limit). Nothing is started. With -Verbose it says whether a pack of that name is running in the runtime dir (where Invoke-PackReload -Manifest would apply it). Takes paths from the pipeline, e.g. from Get-ChildItem.")]
 [HelpExample("Test-PackManifest ./app.yml", "$true, or $false with a warning for each problem.")]
 [HelpExample("Get-ChildItem /srv/*/app.yml | Test-PackManifest", "Checks every manifest found (FullName binds to -Path).")]
-public sealed class TestPackManifestCommand : GopherpackCmdlet
+public sealed class TestPackManifestCommand : PackCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, HelpMessage = "The manifest to check.")]
     [Alias("Manifest", "FullName")]
@@ -23,12 +24,22 @@ public sealed class TestPackManifestCommand : GopherpackCmdlet
         try
         {
             var manifest = ManifestLoader.Load(path, plainFileOnly: false);
+            WorkerPlan.SlotCpus(manifest, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
             WriteVerbose($"{path}: ok (pack '{manifest.Name}', {manifest.Listeners.Count} listener(s), workers {manifest.Workers?.ToString() ?? "auto"})");
+            var runtime = Runtime;
+            WriteVerbose(runtime.RunningMaster(manifest.Name) is { } master
+                ? $"pack '{manifest.Name}' is running in {runtime.Path} (master pid {master})"
+                : $"no pack '{manifest.Name}' is running in {runtime.Path}");
             WriteObject(true);
         }
         catch (ManifestException e)
         {
             foreach (var error in e.Errors) WriteWarning(error.ToString());
+            WriteObject(false);
+        }
+        catch (WorkerPlanException e)
+        {
+            WriteWarning($"{path}: {e.Message}");
             WriteObject(false);
         }
     }

@@ -7,6 +7,13 @@ using Gopherpack.Worker.Contract;
 namespace Gopherpack.Worker;
 
 /// <summary>A listening socket inherited from the master, with the manifest's settings for it.</summary>
+/// <param name="Name">The manifest listener's name.</param>
+/// <param name="Fd">The socket's file descriptor in this process.</param>
+/// <param name="Protocols">The manifest's protocols: http1, http2, http1AndHttp2 or tcp.</param>
+/// <param name="MaxConnections">The manifest's maxConnections for this worker; null for no limit.</param>
+/// <param name="Certificate">The manifest's TLS certificate (PEM path); null without TLS.</param>
+/// <param name="Key">The manifest's TLS key (PEM path); null without TLS.</param>
+/// <param name="Address">The address the socket is bound to, as the manifest writes it.</param>
 /// <param name="Backlog">The manifest's backlog, which a server that calls listen() again on the socket must pass (Kestrel does).</param>
 public sealed record InheritedListener(string Name, int Fd, string Protocols, int? MaxConnections, string? Certificate, string? Key, string? Address, int? Backlog = null);
 
@@ -18,13 +25,21 @@ public sealed class PackWorker
     /// <summary>This process. <see cref="IsWorker"/> is false when it runs alone.</summary>
     public static PackWorker Current => _current.Value;
 
+    /// <summary>True when a Gopherpack master started this process as a worker of its pack.</summary>
     public bool IsWorker { get; private init; }
+    /// <summary>The pack's name; null when alone.</summary>
     public string? Pack { get; private init; }
+    /// <summary>The worker's slot, 0 to workers - 1; a replacement worker gets the slot of the one it replaces.</summary>
     public int? Slot { get; private init; }
+    /// <summary>The CPU the worker is pinned to; null when the pack does not pin.</summary>
     public int? Cpu { get; private init; }
+    /// <summary>The generation the worker belongs to: 1 at start, one more at each reload.</summary>
     public int? Generation { get; private init; }
+    /// <summary>The master's pid.</summary>
     public int? MasterPid { get; private init; }
+    /// <summary>The unix datagram socket the worker reports READY=1, STOPPING=1 and WATCHDOG=1 to.</summary>
     public string? NotifySocket { get; private init; }
+    /// <summary>A pipe whose end of file tells the worker that its master is gone.</summary>
     public int? LifelineFd { get; private init; }
     /// <summary>How often the master expects WATCHDOG=1; null when the watchdog is off.</summary>
     public TimeSpan? WatchdogTimeout { get; private init; }
@@ -34,8 +49,10 @@ public sealed class PackWorker
     /// <summary>Why a worker of a pack with listeners has none (LISTEN_PID names another process); null when all is well.</summary>
     public string? ListenerProblem { get; private set; }
 
+    /// <summary>The inherited listener of that manifest name, or null.</summary>
     public InheritedListener? Listener(string name) => Listeners.FirstOrDefault(l => l.Name == name);
 
+    /// <inheritdoc />
     public override string ToString() =>
         IsWorker ? $"pack {Pack} slot {Slot} generation {Generation}" + (Cpu is { } cpu ? $" cpu {cpu}" : "") : "not in a pack";
 

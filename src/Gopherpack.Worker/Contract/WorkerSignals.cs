@@ -8,7 +8,7 @@ namespace Gopherpack.Worker;
 /// The worker side of the master's lifecycle signals: READY/STOPPING, watchdog pings, and the
 /// lifeline pipe whose EOF means the master is gone. Shared by the Kestrel and raw TCP hosts.
 /// </summary>
-public sealed partial class WorkerSignals : IDisposable
+internal sealed partial class WorkerSignals : IDisposable
 {
     private readonly PackWorker _worker;
     private Timer? _watchdog;

@@ -15,7 +15,7 @@ namespace Gopherpack.Worker.Hosting;
 /// Kestrel closes idle keep-alive connections at once on shutdown, which fails the next request of
 /// every such client; this runs before it. Nothing here runs per request until the drain begins.
 /// </summary>
-public sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator> logger)
+internal sealed class DrainCoordinator(PackWorker worker, ILogger<DrainCoordinator> logger)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
     private readonly ConcurrentDictionary<TrackedConnection, byte> _connections = new();

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Microsoft.AspNetCore.Builder;
 
+/// <summary>Joins a Kestrel app to a Gopherpack pack.</summary>
 public static class GopherpackWebHostExtensions
 {
     /// <summary>

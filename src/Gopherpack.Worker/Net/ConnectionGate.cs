@@ -5,7 +5,7 @@ namespace Gopherpack.Worker.Net;
 /// waits, so further clients stay in the kernel backlog instead of being reset), and none once
 /// the worker has stopped accepting.
 /// </summary>
-public sealed class ConnectionGate(int? maxConnections)
+internal sealed class ConnectionGate(int? maxConnections)
 {
     private readonly SemaphoreSlim? _slots = maxConnections is { } max ? new SemaphoreSlim(max, max) : null;
     private readonly CancellationTokenSource _stopped = new();

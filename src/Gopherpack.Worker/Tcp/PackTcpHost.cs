@@ -9,6 +9,8 @@ public static class PackTcpHost
 {
     /// <param name="listener">The manifest listener to serve in a pack.</param>
     /// <param name="whenAlone">Where to listen when not in a pack (<c>dotnet run</c>).</param>
+    /// <param name="handler">Serves each accepted client.</param>
+    /// <param name="options">Connection limit, TLS, drain window and logging.</param>
     /// <returns>The process exit code: 0 after a graceful stop.</returns>
     public static async Task<int> RunAsync(string listener, EndPoint whenAlone, TcpConnectionHandler handler, TcpServerOptions? options = null)
     {

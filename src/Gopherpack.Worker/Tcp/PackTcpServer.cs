@@ -10,7 +10,7 @@ namespace Gopherpack.Worker.Tcp;
 /// A raw TCP server on one listening socket: a handler per connection, optional TLS, a connection
 /// limit enforced by not accepting (clients beyond it wait in the backlog), and a bounded drain.
 /// </summary>
-public sealed class PackTcpServer : IAsyncDisposable
+internal sealed class PackTcpServer : IAsyncDisposable
 {
     private readonly Socket _listener;
     private readonly TcpConnectionHandler _handler;

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Gopherpack.Worker.Tls;
 
+/// <summary>TLS certificates from PEM files, as a manifest's <c>tls:</c> names them.</summary>
 public static class PemCertificates
 {
     /// <summary>A server certificate with its private key from PEM files (as the manifest's <c>tls:</c> names them).</summary>
