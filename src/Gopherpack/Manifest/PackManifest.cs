@@ -25,6 +25,10 @@ public sealed record PackManifest
     public WorkerLogMode WorkerLogs { get; init; } = WorkerLogMode.Inherit;
     /// <summary>logs.maxSize: the master's log file (under <c>gopherpack start</c>) is rotated to NAME.log.1 past this size.</summary>
     public long LogMaxBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>logs.format: the master's own log lines as text (default) or one JSON object per line.</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    /// <summary>metrics.address: where the master serves Prometheus text (<c>GET /metrics</c>); null: off.</summary>
+    public System.Net.IPEndPoint? MetricsAddress { get; init; }
 }
 
 public enum ListenerMode { Shared, ReusePort }
@@ -32,6 +36,7 @@ public enum ListenerProtocols { Http1, Http2, Http1AndHttp2, Tcp }
 public enum ReadyMode { Notify, Delay }
 public enum ReloadStrategy { Surge, Rolling }
 public enum WorkerLogMode { Inherit, Prefix }
+public enum LogFormat { Text, Json }
 
 public sealed record ListenerSpec
 {
