@@ -251,7 +251,7 @@ public static partial class ManifestLoader
             if (!entries.TryGetValue("address", out var node) || r.NonEmptyString(node, "metrics.address") is not { } text) return null;
             if (!ListenerAddress.TryParse(text, _directory, out var address, out var problem)) { r.Error(node, problem); return null; }
             if (address!.Tcp is not { } endpoint) { r.Error(node, "'metrics.address' must be a tcp://HOST:PORT address (Prometheus scrapes over TCP)"); return null; }
-            if (listeners.FirstOrDefault(l => l.Address == address || Overlap(l.Address, address)) is { } taken)
+            if (endpoint.Port != 0 && listeners.FirstOrDefault(l => l.Address == address || Overlap(l.Address, address)) is { } taken)
             {
                 r.Error(node, $"'metrics.address' {address} is taken by listener '{taken.Name}' ({taken.Address}); the master serves metrics on a port of its own");
                 return null;
