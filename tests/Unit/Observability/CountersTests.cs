@@ -101,3 +101,19 @@ public sealed class CountersTests
         Assert.False(JsonDocument.Parse(JsonMasterLog.Line(DateTime.UtcNow, LogLevel.Info, "hello", "start", "m", null, null)).RootElement.TryGetProperty("slot", out _));
     }
 }
+
+/// <summary>PowerShell users get top's numbers on Pack and PackWorker.</summary>
+public sealed class PackObjectsTests
+{
+    [Fact]
+    public void Pack_and_PackWorker_carry_the_accept_queues_and_cpu_percent()
+    {
+        var status = new Control.PackStatus("hello", 10, "/app.yml", "Running", 1,
+            [new Control.ListenerStatus("http", "tcp://127.0.0.1:1", "shared", 20, 128)], null,
+            [new Control.WorkerStatus(0, 11, 0, 1, "Ready", DateTimeOffset.UtcNow, 0, null, 1 << 20, 1.5, CpuPercent: 12.5)]);
+        var pack = Model.Pack.From(status, "/rt");
+        var queue = Assert.Single(pack.AcceptQueues);
+        Assert.Equal(("http", 20L, 128L), (queue.Name, queue.QueueLength!.Value, queue.QueueLimit!.Value));
+        Assert.Equal(12.5, Assert.Single(Model.PackWorker.From(status, "/rt", DateTimeOffset.UtcNow)).CpuPercent);
+    }
+}
