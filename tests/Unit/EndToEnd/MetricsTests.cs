@@ -132,6 +132,29 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task After_an_upgrade_the_new_master_serves_the_address_and_counts_the_upgrade()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-upgrade").Replace("tcp://127.0.0.1:0\" }", $"tcp://127.0.0.1:{port}\" }}"));
+        var url = $"http://127.0.0.1:{port}/metrics";
+        Assert.Equal(0, (await PrometheusScrape.FromUrlAsync(url)).Value("gopherpack_upgrades_total", "result=succeeded"));
+        var upgrade = await Cli.RunAsync("upgrade", "metrics-upgrade", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade.ToString());
+        // The old master answers until it hands over; then the new one binds the address.
+        var scrape = await Eventually.Value(async () =>
+        {
+            try
+            {
+                var s = await PrometheusScrape.FromUrlAsync(url);
+                return s.Value("gopherpack_upgrades_total", "result=succeeded") == 1 ? s : null;
+            }
+            catch (Exception) { return null; }
+        }, Wait, "the new master to serve metrics.address with the upgrade counted");
+        Assert.Equal(0, scrape.Value("gopherpack_upgrades_total", "result=failed"));
+        Assert.Equal(2, scrape.Value("gopherpack_workers", "state=ready"));
+    }
+
+    [Fact]
     public async Task Metrics_and_top_of_a_pack_that_is_not_running_exit_7()
     {
         using var dir = new TempDir();
