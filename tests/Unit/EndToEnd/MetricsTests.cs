@@ -94,6 +94,8 @@ public sealed partial class MetricsTests
         try
         {
             foreach (var pid in workers) Native.kill(pid, SIGSTOP);
+            // Every thread stopped before the first client connects, so none of them is accepted.
+            await Eventually.True(() => workers.All(pid => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('T')), Wait, "the workers to stop");
             var endpoint = pack.TcpEndPoint("http");
             for (var i = 0; i < 20; i++)
             {
