@@ -157,6 +157,51 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task Top_on_a_terminal_redraws_every_second_and_q_quits()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-top"));
+        // util-linux's script gives top a terminal; what is written to its stdin reaches top as keys.
+        var command = string.Join(' ', RepoPaths.CliCommand.Concat(["top", "metrics-top", "--runtime-dir", pack.RuntimeDir]).Select(a => $"'{a}'"));
+        var start = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-qfec", command, "/dev/null" }) start.ArgumentList.Add(arg);
+        using var top = System.Diagnostics.Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        var frames = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await top.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (output)
+                {
+                    output.Append(buffer, 0, read);
+                    if (Regex.Matches(output.ToString(), "gopherpack top ").Count >= 2) frames.TrySetResult();
+                }
+            }
+        });
+        try
+        {
+            await frames.Task.WaitAsync(Wait);
+            await top.StandardInput.WriteAsync('q');
+            await top.StandardInput.FlushAsync();
+            await top.WaitForExitAsync().WaitAsync(Wait);
+        }
+        finally
+        {
+            if (!top.HasExited) top.Kill(entireProcessTree: true);
+        }
+        await reading.WaitAsync(Wait);
+        Assert.Equal(0, top.ExitCode);
+        var text = output.ToString();
+        Assert.Contains("(q quits)", text);
+        Assert.Contains($" {pack.SlotPids[0]} ", text);
+        // The alternate screen is entered, and left again when q quits.
+        Assert.Contains("\u001b[?1049h", text);
+        Assert.Contains("\u001b[?1049l", text);
+    }
+
+    [Fact]
     public async Task Metrics_and_top_of_a_pack_that_is_not_running_exit_7()
     {
         using var dir = new TempDir();
