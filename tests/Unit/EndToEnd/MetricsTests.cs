@@ -202,6 +202,26 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task A_reload_keeps_the_metrics_address_of_the_start_and_only_metrics_is_served()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-reload"));
+        var url = await MetricsUrl(pack);
+        var manifest = Path.Combine(pack.Dir.Path, "app.yml");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("tcp://127.0.0.1:0\" }", $"tcp://127.0.0.1:{FreePort.Probe()}\" }}"));
+        var reload = await Cli.RunAsync("reload", "metrics-reload", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload.ToString());
+        await pack.WaitForLine(l => l.Contains(" metrics: metrics.address changed to "), Wait, "the warning that the address moves at the next start");
+        Assert.Equal(2, (await PrometheusScrape.FromUrlAsync(url)).Value("gopherpack_generation", "pack=metrics-reload"));
+
+        using var http = new HttpClient { Timeout = Wait };
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(url.Replace("/metrics", "/other"))).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync(url, new StringContent("x"))).StatusCode);
+        var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Metrics_and_top_of_a_pack_that_is_not_running_exit_7()
     {
         using var dir = new TempDir();
