@@ -11,9 +11,11 @@ Groups (each compared to its own "alone" baseline):
   records    2,000 records as JSON per request: alone vs a pinned shared pack
   --compare-app DLL  another build of BenchHttp (before a change), as a pack of 1 in the one-core group
   probes     --probe ENV (repeatable): a pack of 1 with that worker environment, hello and records
+  metrics    (not in the default groups) a pinned shared pack vs the same pack with metrics.address set and
+             /metrics scraped every second during the run: what serving metrics costs
 
 usage: bench/throughput.py [--quick] [--seconds N] [--rounds N] [--connections N]
-                           [--server-cpus 0-2] [--client-cpus 3] [--groups hello,one-core,records]
+                           [--server-cpus 0-2] [--client-cpus 3] [--groups hello,one-core,records,metrics]
                            [--probe "DOTNET_TieredPGO=0 DOTNET_ReadyToRun=1"] [--out NAME]
 """
 import argparse, json, os, statistics, subprocess, sys, time, urllib.request
@@ -35,8 +37,9 @@ def cpu_list(text):
 class Server:
     """One running server: the app alone (taskset to its CPUs) or a pack of it. Knows its serving pids."""
 
-    def __init__(self, key, cpus, workers=None, mode="shared", library=True, env=None, dll=None, pinned=True):
+    def __init__(self, key, cpus, workers=None, mode="shared", library=True, env=None, dll=None, pinned=True, metrics=False):
         self.key, self.cpus, self.workers, self.mode, self.library, self.env = key, cpus, workers, mode, library, env or {}
+        self.metrics_port = free_port() if metrics else None
         self.pinned = pinned
         self.dll = dll or bench_app_dll()
         self.port = free_port()
@@ -54,7 +57,8 @@ class Server:
             self.pack = Pack(f"name: bench-{self.key}\ncommand: dotnet\nargs: {json.dumps(args)}\nworkers: {self.workers}\n" +
                              (f"cpus: [{', '.join(map(str, self.cpus))}]\n" if self.pinned else "cpus: none\n") +
                              (f"env:{env}\n" if env else "") +
-                             f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{self.port}', protocols: http1, mode: {self.mode} }}]\n",
+                             f"listeners: [{{ name: http, address: 'tcp://127.0.0.1:{self.port}', protocols: http1, mode: {self.mode} }}]\n" +
+                             (f"metrics: {{ address: 'tcp://127.0.0.1:{self.metrics_port}' }}\n" if self.metrics_port else ""),
                              # Unpinned workers inherit the master's CPU mask: the server's CPUs.
                              prefix=() if self.pinned else taskset)
         wait_http(self.port, timeout=120)
@@ -91,10 +95,17 @@ def measure(server, path, seconds, connections, threads, client_cpus):
     """One wrk run with the server's CPU time, context switches and (one process) GC counts around it."""
     pids = server.pids()
     before = {pid: (cpu_ticks(pid), process_counters(pid)) for pid in pids}
+    master = server.pack.process.pid if server.pack else None
+    master_before = cpu_ticks(master) if master else 0
     single = len(pids) == 1
     stats_before = server.stats() if single else None
+    scraper = Scraper(server.metrics_port) if server.metrics_port else None
     result = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, connections, threads=threads, cpus=client_cpus)
     ticks = sum(cpu_ticks(pid) - before[pid][0] for pid in pids)
+    if scraper:
+        result["scrapes"] = scraper.stop()
+    if master:
+        result["master_cpu_percent"] = (cpu_ticks(master) - master_before) * TICK_US / 1e4 / seconds
     after = {pid: process_counters(pid) for pid in pids}
     result["cpu_us_per_request"] = ticks * TICK_US / max(1, result["requests"])
     result["server_cpu_percent"] = ticks * TICK_US / 1e4 / seconds
@@ -108,6 +119,27 @@ def measure(server, path, seconds, connections, threads, client_cpus):
         result["gc_pause_ms_per_s"] = (stats["gcPauseMs"] - stats_before["gcPauseMs"]) / seconds
         result["runtime"] = {k: stats[k] for k in ("serverGc", "processorCount", "threadPoolThreads", "jitMethods")}
     return result
+
+
+class Scraper:
+    """Scrapes the master's /metrics once a second, as an impatient Prometheus would, until stopped."""
+
+    def __init__(self, port):
+        import threading
+        self.url, self.count, self.done = f"http://127.0.0.1:{port}/metrics", 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            with urllib.request.urlopen(self.url, timeout=10) as r:
+                r.read()
+            self.count += 1
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.count
 
 
 def parse_env(text):
@@ -142,6 +174,10 @@ def plan(args, server_cpus):
     if "records" in groups:
         cases += [("records", f"alone, {n} CPU(s)", alone_n, "/records", None),
                   ("records", f"pack of {n}, shared", pack_n, "/records", f"alone, {n} CPU(s)")]
+    if "metrics" in groups:
+        cases += [("metrics", f"pack of {n}, shared", pack_n, "/", None),
+                  ("metrics", f"pack of {n}, shared, /metrics scraped every 1 s",
+                   server(f"metrics{n}", cpus=server_cpus, workers=n, metrics=True), "/", f"pack of {n}, shared")]
     for i, probe in enumerate(args.probe):
         if i == 0:
             cases += [("probes", "pack of 1, hello, default", server("shared1", cpus=one, workers=1), "/", None),

@@ -28,6 +28,8 @@ public static class GopherpackCommand
         root.Subcommands.Add(ScaleCommand());
         root.Subcommands.Add(UpgradeCommand());
         root.Subcommands.Add(PsCommand());
+        root.Subcommands.Add(TopCommand());
+        root.Subcommands.Add(MetricsCommand());
         root.Subcommands.Add(ValidateCommand());
 
         var parsed = root.Parse(args);
@@ -76,7 +78,7 @@ public static class GopherpackCommand
         command.SetAction(async parse =>
         {
             if (LoadManifest(parse.GetValue(manifest)!) is not { } loaded) return ExitCodes.Usage;
-            return await MasterRunner.RunAsync(loaded, Runtime(parse), TextMasterLog.Standard(loaded.Name),
+            return await MasterRunner.RunAsync(loaded, Runtime(parse), MasterLogs.Standard(loaded),
                 new MasterOptions { SelfCommand = MasterHostCommand(), AdoptOrphans = true });
         });
         return command;
@@ -241,6 +243,27 @@ public static class GopherpackCommand
             foreach (var problem in problems) Console.Error.WriteLine($"gopherpack: {problem.Message}");
             return problems.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         }));
+        return command;
+    }
+
+    private static Command MetricsCommand()
+    {
+        var name = PackName();
+        var command = new Command("metrics", "Print the pack's metrics in the Prometheus text format (for node_exporter's textfile collector and scripts)") { name };
+        command.SetAction(parse => Control(parse, async client =>
+        {
+            Console.Write(await client.MetricsAsync(parse.GetValue(name)!));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command TopCommand()
+    {
+        var name = new Argument<string?>("NAME") { Description = "Only this pack", Arity = ArgumentArity.ZeroOrOne };
+        name.Validators.Add(MustBePackName);
+        var command = new Command("top", "A live view of packs and workers, refreshed every second (q quits); one snapshot when stdout is not a terminal") { name };
+        command.SetAction(parse => Control(parse, client => TopLoop.RunAsync(client, parse.GetValue(name))));
         return command;
     }
 

@@ -47,9 +47,9 @@ internal static class InProcessMaster
 /// <c>gopherpack run</c>, so a host whose stderr nobody reads cannot stall the master; the last error is kept
 /// for the PackFailed message.
 /// </summary>
-internal sealed class InProcessMasterLog(string pack) : IMasterLog
+internal sealed class InProcessMasterLog(PackManifest manifest) : IMasterLog
 {
-    private readonly TextMasterLog _text = TextMasterLog.Standard(pack);
+    private readonly IMasterLog _text = MasterLogs.Standard(manifest);
     private volatile string? _lastError;
 
     /// <summary>": the last error" or nothing.</summary>

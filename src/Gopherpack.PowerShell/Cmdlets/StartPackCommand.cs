@@ -112,7 +112,7 @@ public sealed class StartPackCommand : PackCmdlet
         var manifest = ManifestLoader.Load(path);
         var runtime = Runtime;
         WriteVerbose($"running the master of pack '{manifest.Name}' in this process (pid {Environment.ProcessId}), runtime dir {runtime.Path}; it logs to stderr");
-        var log = new InProcessMasterLog(manifest.Name);
+        var log = new InProcessMasterLog(manifest);
         var code = Run(cancel => InProcessMaster.RunAsync(manifest, runtime, log, cancel));
         if (Stopping) throw new PipelineStoppedException();
         WriteVerbose($"the master of pack '{manifest.Name}' exited with code {code}");

@@ -25,6 +25,8 @@ public sealed partial class ControlJson : JsonSerializerContext;
 public static class ControlCommands
 {
     public const string Status = "status", Reload = "reload", Stop = "stop", Scale = "scale", Upgrade = "upgrade";
+    /// <summary>The Prometheus text of the pack's metrics, as its metrics.address serves it (answered without waiting on the master's loop).</summary>
+    public const string Metrics = "metrics";
 }
 
 /// <summary>Stable error codes of failed replies; scripts may rely on them.</summary>
@@ -70,6 +72,8 @@ public sealed record ControlReply
     public ReloadReport? Reload { get; init; }
     public int? Workers { get; init; }
     public UpgradeReport? Upgrade { get; init; }
+    /// <summary>metrics: the Prometheus text (format 0.0.4).</summary>
+    public string? Metrics { get; init; }
     /// <summary>A heartbeat while a long request (reload, scale, stop) runs: not the reply; the reply follows.</summary>
     public bool? Pending { get; init; }
 
@@ -102,7 +106,9 @@ public sealed record PackStatus(
     [JsonIgnore] public bool IsRunning => State is nameof(Master.PackState.Running) or Reloading;
 }
 
-public sealed record ListenerStatus(string Name, string Address, string Mode);
+/// <param name="QueueLength">Connections waiting in the accept queue (TCP_INFO; summed over a reuseport listener's sockets); null for unix listeners.</param>
+/// <param name="QueueLimit">The accept queue's limit (the backlog).</param>
+public sealed record ListenerStatus(string Name, string Address, string Mode, long? QueueLength = null, long? QueueLimit = null);
 
 public sealed record WorkerStatus(
     int Slot,
@@ -117,7 +123,8 @@ public sealed record WorkerStatus(
     double? CpuSeconds,
     string? Status = null,
     string? FailureReason = null,
-    string? User = null)
+    string? User = null,
+    double? CpuPercent = null)
 {
     [JsonIgnore] public bool IsReady => State == nameof(Master.WorkerState.Ready);
 }

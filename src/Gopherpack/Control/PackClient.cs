@@ -38,6 +38,10 @@ public sealed class PackClient(RuntimeDirectory runtime)
     public async Task<PackStatus> StatusAsync(string pack, CancellationToken cancel = default) =>
         (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Status }, cancel)).Pack!;
 
+    /// <summary>The pack's metrics in the Prometheus text format (0.0.4).</summary>
+    public async Task<string> MetricsAsync(string pack, CancellationToken cancel = default) =>
+        (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Metrics }, cancel)).Metrics ?? "";
+
     /// <summary>Every running pack's status, asked in parallel; sockets left by a killed master and packs that do not answer are skipped.</summary>
     public async Task<IReadOnlyList<PackStatus>> AllStatusAsync(CancellationToken cancel = default) =>
         (await StatusOfEveryPackAsync(cancel)).Packs;

@@ -8,7 +8,7 @@ namespace Gopherpack.Manifest;
 public static partial class ManifestLoader
 {
     private static readonly string[] TopKeys =
-        ["name", "command", "args", "workingDirectory", "env", "workers", "cpus", "listeners", "limits", "ready", "stop", "restart", "reload", "watchdog", "logs", "user", "group"];
+        ["name", "command", "args", "workingDirectory", "env", "workers", "cpus", "listeners", "limits", "ready", "stop", "restart", "reload", "watchdog", "logs", "user", "group", "metrics"];
     private static readonly string[] ListenerKeys = ["name", "address", "mode", "backlog", "protocols", "maxConnections", "tls", "fileMode"];
     private const int MaxManifestBytes = 1 << 20;
 
@@ -242,12 +242,28 @@ public static partial class ManifestLoader
             {
                 WatchdogTimeout = Get(e, "timeout", n => r.Duration(n, "watchdog.timeout", true)) ?? m.WatchdogTimeout,
             });
-            manifest = Section(top, "logs", manifest, ["workers", "maxSize"], (m, e) => m with
+            manifest = Section(top, "logs", manifest, ["workers", "maxSize", "format"], (m, e) => m with
             {
                 WorkerLogs = Get(e, "workers", n => r.Enum(n, "logs.workers", ("inherit", WorkerLogMode.Inherit), ("prefix", WorkerLogMode.Prefix))) ?? m.WorkerLogs,
                 LogMaxBytes = Get(e, "maxSize", n => r.Size(n, "logs.maxSize", 64 * 1024)) ?? m.LogMaxBytes,
+                LogFormat = Get(e, "format", n => r.Enum(n, "logs.format", ("text", LogFormat.Text), ("json", LogFormat.Json))) ?? m.LogFormat,
             });
+            manifest = Section(top, "metrics", manifest, ["address"], (m, e) => m with { MetricsAddress = MetricsAddress(e, listeners) });
             return manifest;
+        }
+
+        /// <summary>metrics.address: a tcp address of its own (not a listener's: the workers serve those).</summary>
+        private System.Net.IPEndPoint? MetricsAddress(Dictionary<string, YamlNode> entries, IReadOnlyList<ListenerSpec> listeners)
+        {
+            if (!entries.TryGetValue("address", out var node) || r.NonEmptyString(node, "metrics.address") is not { } text) return null;
+            if (!ListenerAddress.TryParse(text, _directory, out var address, out var problem)) { r.Error(node, problem); return null; }
+            if (address!.Tcp is not { } endpoint) { r.Error(node, "'metrics.address' must be a tcp://HOST:PORT address (Prometheus scrapes over TCP)"); return null; }
+            if (endpoint.Port != 0 && listeners.FirstOrDefault(l => l.Address == address || Overlap(l.Address, address)) is { } taken)
+            {
+                r.Error(node, $"'metrics.address' {address} is taken by listener '{taken.Name}' ({taken.Address}); the master serves metrics on a port of its own");
+                return null;
+            }
+            return endpoint;
         }
 
         private string? Missing(string key)

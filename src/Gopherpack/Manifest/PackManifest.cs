@@ -27,6 +27,10 @@ public sealed record PackManifest
     public long LogMaxBytes { get; init; } = 64L * 1024 * 1024;
     /// <summary><c>user:</c> (and <c>group:</c>): the account workers run as; null keeps the master's own.</summary>
     public WorkerAccount? Account { get; init; }
+    /// <summary>logs.format: the master's own log lines as text (default) or one JSON object per line.</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    /// <summary>metrics.address: where the master serves Prometheus text (<c>GET /metrics</c>); null: off.</summary>
+    public System.Net.IPEndPoint? MetricsAddress { get; init; }
 }
 
 /// <summary>The account workers run as: uid, primary group (or the manifest's <c>group</c>), home.</summary>
@@ -41,6 +45,7 @@ public enum ListenerProtocols { Http1, Http2, Http1AndHttp2, Tcp }
 public enum ReadyMode { Notify, Delay }
 public enum ReloadStrategy { Surge, Rolling }
 public enum WorkerLogMode { Inherit, Prefix }
+public enum LogFormat { Text, Json }
 
 public sealed record ListenerSpec
 {

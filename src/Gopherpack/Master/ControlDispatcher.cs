@@ -18,7 +18,8 @@ public sealed class ControlDispatcher(MasterHost host)
         ControlCommands.Stop => await Stop($"stop requested (client pid {clientPid}{(request.Force ? ", --force" : "")})", request.Force),
         ControlCommands.Scale => await Scale(request.Workers),
         ControlCommands.Upgrade => await Upgrade(request.Executable, request.Timeout, $"client pid {clientPid}"),
-        _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale, upgrade)"),
+        ControlCommands.Metrics => new ControlReply { Ok = true, Metrics = host.Metrics.Render(openMetrics: false) },
+        _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale, upgrade, metrics)"),
     };
 
     /// <summary>Replaces the master itself (see <see cref="Upgrade.UpgradeCoordinator"/>); replies once the new master serves, or with why not.</summary>
@@ -37,6 +38,7 @@ public sealed class ControlDispatcher(MasterHost host)
         catch (ManifestException e)
         {
             host.Log.Write(Logging.LogLevel.Error, "upgrade", $"refused ({requestedBy}): the manifest is invalid; nothing changed");
+            host.Metrics.Counters.Upgrade(succeeded: false);
             return ControlReply.Failure(ControlErrors.ManifestInvalid, $"{current.ManifestPath}: the manifest is invalid; nothing changed", e.Errors.Select(x => x.ToString()).ToList());
         }
         // Default: time for the new master to start plus its workers' ready.timeout.
@@ -44,6 +46,8 @@ public sealed class ControlDispatcher(MasterHost host)
         var done = new TaskCompletionSource<Upgrade.UpgradeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         host.OnLoop(() => host.Upgrade.Begin(new Upgrade.UpgradeRequest(executable, timeout, requestedBy, done.SetResult)));
         var result = await done.Task;
+        // A success is counted by the new master, which serves the metrics from now on.
+        if (!result.Ok && !result.Refused) host.Metrics.Counters.Upgrade(succeeded: false);
         var report = new UpgradeReport(result.Ok, result.OldPid, result.NewPid, result.Generation, Math.Round(result.Duration.TotalMilliseconds, 1), result.Error);
         return result.Ok
             ? new ControlReply { Ok = true, Upgrade = report }

@@ -46,6 +46,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private Control.ControlServer? _control;
     /// <summary>False while a new master has not taken over yet, and after this master handed over: the pid file, control socket and unix listener files are another master's.</summary>
     private bool _ownsRuntimeFiles;
+    private readonly Metrics.PackMetrics _metrics;
+    private readonly MetricsEndpoint _metricsEndpoint;
 
     /// <param name="Signalled">From SIGCHLD (a child exited, perhaps an orphan), not the timer.</param>
     private sealed record ReapRequested(bool Signalled);
@@ -77,6 +79,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             StartFailed = _successor is null ? null : _successor.Fail,
             ScaledWorkers = options.ScaledWorkers,
         };
+        _metrics = new Metrics.PackMetrics(_supervisor.Counters);
+        _metricsEndpoint = new MetricsEndpoint(manifest.MetricsAddress, options.MetricsSocket, _metrics, log);
         if (options.AdoptOrphans)
         {
             if (OrphanReaper.BecomeSubreaper() is { } problem)
@@ -126,6 +130,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public RuntimeDirectory Runtime => _runtime;
     public SystemdNotifier Notifier { get; } = SystemdNotifier.FromEnvironment();
     public UpgradeCoordinator Upgrade => _upgrade;
+    /// <summary>The pack's metrics, for scrapes and <c>gopherpack metrics</c>: readable from any thread.</summary>
+    public Metrics.PackMetrics Metrics => _metrics;
     internal PosixSpawner Spawner => _spawner;
 
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
@@ -168,6 +174,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             bindPath: _successor is null ? null : ControlSocketOf(Environment.ProcessId));
         _control = control;
         UpdateRuntimeFiles();
+        PublishMetrics();
+        await using var metrics = _metricsEndpoint;
+        _metricsEndpoint.Start();
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
@@ -199,6 +208,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                     Log.Error("internal", $"handling {e.GetType().Name} failed; the master carries on: {failure}");
                 }
             }
+            PublishMetrics();
         }
         // Replies still being written (the one to 'stop' above all) go out before the socket closes.
         await control.FlushAsync(TimeSpan.FromSeconds(1));
@@ -220,7 +230,16 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Runs <paramref name="run"/> on the loop.</summary>
     public void OnLoop(Action run) => _events.Writer.TryWrite(new LoopCall(run));
 
-    public Control.PackStatus Status() => PackStatusBuilder.Build(_supervisor, Listeners);
+    /// <summary>What scrapes see from now on (cheap: counts and references, no /proc reads).</summary>
+    private void PublishMetrics()
+    {
+        try { _metrics.Publish(global::Gopherpack.Metrics.MetricsSnapshot.Of(_supervisor, Listeners)); }
+        catch (Exception e) { Log.Error("metrics", $"publishing the metrics snapshot failed: {e.Message}"); }
+    }
+
+    private readonly Metrics.CpuRates _cpuRates = new();
+
+    public Control.PackStatus Status() => PackStatusBuilder.Build(_supervisor, Listeners, _cpuRates);
 
     public void Post(SupervisorEvent e) => _events.Writer.TryWrite(e);
     private void Post(ReapRequested e) => _events.Writer.TryWrite(e);
@@ -331,6 +350,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         catch (IOException e) { Log.Error("upgrade", e.Message); }
         _ownsRuntimeFiles = true;
         UpdateRuntimeFiles();
+        _supervisor.Counters.Upgrade(succeeded: true);
+        _metricsEndpoint.BindWhenFree();
     }
 
     /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
@@ -340,6 +361,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Notifier.Silence();
         _control?.Disown();
         UpdateRuntimeFiles();
+        // The new master binds metrics.address as soon as this one lets go of it.
+        _ = _metricsEndpoint.DisposeAsync().AsTask();
         Post(new StopRequested($"replaced by master pid {newMasterPid}"));
     }
 
@@ -366,6 +389,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _manifest = _supervisor.Manifest;
         UpdateRuntimeFiles();
         foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");
+        _metricsEndpoint.WarnIfMoved(_manifest.MetricsAddress);
         // The previous generation's objects are garbage now. The master allocates too little for the
         // GC to run on its own for hundreds of reloads, so RSS would creep up to the gen0 budget.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);

@@ -23,4 +23,7 @@ public sealed record MasterOptions
     /// children of its own (Start-Pack -Wait in pwsh), whose children it must not reap or end.
     /// </summary>
     public bool AdoptOrphans { get; init; }
+
+    /// <summary>The listening socket at the manifest's metrics.address, bound at start (null: metrics are off, or an upgrade's new master binds it once the old one lets go).</summary>
+    public System.Net.Sockets.Socket? MetricsSocket { get; init; }
 }

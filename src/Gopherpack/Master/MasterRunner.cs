@@ -70,6 +70,7 @@ public static class MasterRunner
 
         IReadOnlyList<int?> slotCpus;
         ListenerSet listeners;
+        System.Net.Sockets.Socket? metricsSocket = null;
         // As a reload does, an upgrade keeps the worker count set by scale unless the manifest changed 'workers'.
         var scaled = handover?.KeptWorkers(manifest);
         try
@@ -78,6 +79,7 @@ public static class MasterRunner
             slotCpus = WorkerPlan.SlotCpus(scaled is { } count ? manifest with { Workers = count } : manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
             if (scaled is not null)
                 log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
+            metricsSocket = BindMetrics(manifest, handover);
             listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused, new RetiredSockets(handover?.RetiredSockets));
             if (manifest.Account is { } account)
             {
@@ -92,6 +94,7 @@ public static class MasterRunner
         catch (Exception e) when (e is ListenerException or WorkerPlanException or InvalidOperationException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
             pidFile?.Dispose();
+            metricsSocket?.Dispose();
             return Fail(e.Message);
         }
         var handed = inherited.SelectMany(i => i.Sockets).ToHashSet(ReferenceEqualityComparer.Instance);
@@ -102,7 +105,7 @@ public static class MasterRunner
             log.Warn("listen", "net.ipv4.tcp_migrate_req is 0: connections queued on a slot's socket are dropped if that socket is closed (scale down)");
 
         // A new master writes the pid file only when it takes over from the old one.
-        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile, ScaledWorkers = scaled });
+        using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile, ScaledWorkers = scaled, MetricsSocket = metricsSocket });
         var code = await host.RunAsync();
         return host.UpgradeFailure is null ? code : ExitUpgradeFailed;
 
@@ -111,6 +114,21 @@ public static class MasterRunner
             log.Error("setup", message);
             handover?.ReportFailure(message);
             return ExitFailed;
+        }
+    }
+
+    /// <summary>
+    /// The metrics endpoint's socket. An upgrade's new master does not bind it here: the old master holds the
+    /// address until it hands over, and the new one binds it then (<see cref="MasterHost"/>).
+    /// </summary>
+    private static System.Net.Sockets.Socket? BindMetrics(PackManifest manifest, UpgradeHandover? handover)
+    {
+        if (manifest.MetricsAddress is not { } address || handover is not null) return null;
+        try { return Metrics.MetricsServer.Bind(address); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            var why = e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? "address in use by another process" : e.Message;
+            throw new ListenerException($"metrics.address tcp://{address}: {why}");
         }
     }
 

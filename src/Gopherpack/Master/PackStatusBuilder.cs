@@ -6,15 +6,20 @@ namespace Gopherpack.Master;
 /// <summary>The status reply: the pack and every worker, including slots waiting to restart or failed.</summary>
 public static class PackStatusBuilder
 {
-    public static PackStatus Build(Supervisor supervisor, ListenerSet listeners)
+    /// <param name="rates">Gives each worker's recent CPU %; null leaves it out.</param>
+    public static PackStatus Build(Supervisor supervisor, ListenerSet listeners, Metrics.CpuRates? rates = null)
     {
+        var reading = rates?.Begin();
+        var now = DateTimeOffset.UtcNow;
         var workers = supervisor.Workers.Select(worker =>
         {
             var slot = supervisor.Slots.FirstOrDefault(s => s.Worker == worker);
             var (rss, cpu) = ProcStats.Read(worker.Pid);
             return new WorkerStatus(worker.Slot, worker.Pid, worker.Cpu, worker.Generation, worker.State.ToString(), worker.StartedAt,
-                slot?.Restarts.Total ?? 0, slot?.LastExit?.ToString(), rss, cpu, worker.Status, User: ProcStats.User(worker.Pid));
+                slot?.Restarts.Total ?? 0, slot?.LastExit?.ToString(), rss, cpu, worker.Status, User: ProcStats.User(worker.Pid),
+                CpuPercent: reading?.Percent(worker.Pid, cpu, now - worker.StartedAt));
         }).ToList();
+        reading?.End();
         foreach (var slot in supervisor.Slots.Where(s => s.Worker is null))
         {
             workers.Add(new WorkerStatus(slot.Index, null, slot.Cpu, slot.Generation,
@@ -28,11 +33,18 @@ public static class PackStatusBuilder
             // A reload that supersedes the start leaves the pack Starting until it has served once.
             supervisor.Reloading && supervisor.State == PackState.Running ? Control.PackStatus.Reloading : supervisor.State.ToString(),
             supervisor.Generation,
-            listeners.Listeners.Select(l => new ListenerStatus(l.Spec.Name, l.BoundAddress, l.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared")).ToList(),
+            listeners.Listeners.Select(Listener).ToList(),
             supervisor.LastReload is { } last ? Report(last) : null,
             workers.OrderBy(w => w.Slot).ThenBy(w => w.Generation).ToList(),
             ProcStats.Read(Environment.ProcessId).RssBytes,
             GC.GetGCMemoryInfo().HeapSizeBytes);
+    }
+
+    private static ListenerStatus Listener(BoundListener listener)
+    {
+        var queue = listener.Spec.Address.IsUnix ? null : Metrics.ListenerQueue.Read(listener.Sockets.ToList());
+        return new ListenerStatus(listener.Spec.Name, listener.BoundAddress, listener.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared",
+            queue?.Length, queue?.Limit);
     }
 
     public static ReloadReport Report(ReloadResult result) => new(

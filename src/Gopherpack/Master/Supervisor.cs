@@ -60,6 +60,8 @@ public sealed class Supervisor
     public PackState State { get; private set; } = PackState.Starting;
     public int Generation { get; private set; }
     public ReloadResult? LastReload { get; private set; }
+    /// <summary>Restarts, reloads and upgrades counted for the metrics; read from any thread.</summary>
+    public Metrics.PackCounters Counters { get; } = new();
     public bool Reloading => _reload is not null;
     public bool Scaling => _scale is not null;
     public IReadOnlyList<WorkerSlot> Slots => _slots;
@@ -405,6 +407,7 @@ public sealed class Supervisor
         if (atOnce)
         {
             slot.Restarts.CountRestart();
+            Counters.Restart(slot.Index);
             Log.Info("replace", "starting a replacement now", slot.Index);
             StartWorker(slot);
             return;
@@ -420,6 +423,7 @@ public sealed class Supervisor
         if (slot is null || State is PackState.Stopping or PackState.Stopped || slot.Failed) return;
         slot.CancelRestart();
         slot.Restarts.CountRestart();
+        Counters.Restart(slot.Index);
         StartWorker(slot);
     }
 
@@ -485,6 +489,7 @@ public sealed class Supervisor
             Log.Error("reload", $"generation {generation} cannot start: {problem}");
             var failed = new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, problem);
             LastReload = failed;
+            Counters.Reload(false, null);
             request.Respond(failed);
             return;
         }
@@ -505,6 +510,7 @@ public sealed class Supervisor
     private void OnReloadRejected(ReloadResult result, string why)
     {
         LastReload = result with { Generation = Generation };
+        Counters.Reload(false, null);
         Log.Error("reload", why);
     }
 
@@ -551,6 +557,7 @@ public sealed class Supervisor
         _host.CommitGeneration(reload.Generation);
         var result = new ReloadResult(true, Generation, reload.Strategy, _host.Now - reload.StartedAt);
         LastReload = result;
+        Counters.Reload(true, result.Duration);
         Log.Info("reload", $"generation {Generation} serves ({_slots.Count} worker(s)) after {Duration.Format(result.Duration)}; the old workers drain");
         reload.Respond(result);
         CheckStarted();
@@ -567,6 +574,7 @@ public sealed class Supervisor
         _host.AbandonGeneration(reload.Generation);
         var result = new ReloadResult(false, Generation, reload.Strategy, _host.Now - reload.StartedAt, reason, failed?.Slot, failed?.Pid, output);
         LastReload = result;
+        Counters.Reload(false, result.Duration);
         Log.Error("reload", $"reload to generation {reload.Generation} failed: {reason}; generation {Generation} keeps serving");
         reload.Respond(result);
         if (State is PackState.Running or PackState.Starting && _slots.All(s => s.Failed))

@@ -15,6 +15,8 @@ public sealed class Pack
     public required string Manifest { get; init; }
     public string? LastReload { get; init; }
     public required string RuntimeDirectory { get; init; }
+    /// <summary>Each listener with its accept queue against its backlog, as <c>gopherpack top</c> shows them.</summary>
+    public IReadOnlyList<PackListener> AcceptQueues { get; init; } = [];
 
     public static Pack From(PackStatus status, string runtimeDirectory) => new()
     {
@@ -28,7 +30,21 @@ public sealed class Pack
         Manifest = status.Manifest,
         LastReload = status.LastReload is { } r ? $"{(r.Ok ? "ok" : "failed")}: generation {r.Generation}, {r.Strategy}, {r.DurationMs:0} ms{(r.Error is null ? "" : ", " + r.Error)}" : null,
         RuntimeDirectory = runtimeDirectory,
+        AcceptQueues = status.Listeners.Select(l => new PackListener
+        {
+            Name = l.Name, Address = l.Address, Mode = l.Mode, QueueLength = l.QueueLength, QueueLimit = l.QueueLimit,
+        }).ToList(),
     };
+}
+
+/// <summary>A listener of a pack: connections waiting in its accept queue (TCP_INFO) and the queue's limit, its backlog; null for unix listeners.</summary>
+public sealed class PackListener
+{
+    public required string Name { get; init; }
+    public required string Address { get; init; }
+    public required string Mode { get; init; }
+    public long? QueueLength { get; init; }
+    public long? QueueLimit { get; init; }
 }
 
 /// <summary>One worker of a pack. <see cref="Pack"/> binds to Stop-Pack's -Name, so <c>Get-PackWorker | Stop-Pack</c> works.</summary>
@@ -48,6 +64,8 @@ public sealed class PackWorker
     public string? LastExit { get; init; }
     public double? RssMB { get; init; }
     public TimeSpan? CpuTime { get; init; }
+    /// <summary>Recent CPU use in percent of one CPU, as <c>gopherpack top</c> shows it (over the time since the previous status read, at least 0.5 s; the first read gives the average since the worker started).</summary>
+    public double? CpuPercent { get; init; }
     public string? Status { get; init; }
     public required string RuntimeDirectory { get; init; }
 
@@ -67,6 +85,7 @@ public sealed class PackWorker
             LastExit = w.LastExit,
             RssMB = w.RssBytes is { } rss ? Math.Round(rss / 1048576.0, 1) : null,
             CpuTime = w.CpuSeconds is { } cpu ? TimeSpan.FromSeconds(cpu) : null,
+            CpuPercent = w.CpuPercent,
             Status = w.Status ?? w.FailureReason,
             RuntimeDirectory = runtimeDirectory,
         });

@@ -1,0 +1,58 @@
+using System.Text;
+using Gopherpack.Control;
+
+namespace Gopherpack.Cli;
+
+/// <summary>One frame of <c>gopherpack top</c>: per pack its listeners' accept queues, per worker state, CPU %, RSS, restarts and uptime.</summary>
+public static class TopView
+{
+    public static string Frame(IReadOnlyList<PackStatus> packs, DateTimeOffset now, bool live)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"gopherpack top  {now.ToLocalTime():HH:mm:ss}{(live ? "  (q quits)" : "")}");
+        if (packs.Count == 0) text.AppendLine("no packs running");
+        foreach (var pack in packs)
+        {
+            text.AppendLine();
+            var master = pack.MasterRssBytes is { } rss ? $" ({Mib(rss)} RSS)" : "";
+            text.AppendLine($"{pack.Name}: {pack.State}, generation {pack.Generation}, master pid {pack.MasterPid}{master}");
+            if (pack.Listeners.Count > 0)
+            {
+                var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "QUEUE", "BACKLOG", "" } };
+                listeners.AddRange(pack.Listeners.Select(l => new[]
+                {
+                    l.Name, l.Address, l.QueueLength?.ToString() ?? "-", l.QueueLimit?.ToString() ?? "-", Bar(l.QueueLength, l.QueueLimit),
+                }));
+                Table(text, listeners);
+            }
+            var rows = new List<string[]> { new[] { "SLOT", "PID", "GEN", "STATE", "CPU%", "RSS", "RESTARTS", "UPTIME" } };
+            rows.AddRange(pack.Workers.Select(w => new[]
+            {
+                w.Slot.ToString(), w.Pid?.ToString() ?? "-", w.Generation.ToString(), w.State,
+                w.CpuPercent is { } cpu ? $"{cpu:0.0}" : "-", w.RssBytes is { } bytes ? Mib(bytes) : "-", w.Restarts.ToString(),
+                w.StartedAt is { } started ? Uptime(now - started) : "-",
+            }));
+            Table(text, rows);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The queue's share of its backlog, as a bar of ten cells (a full queue refuses or drops new connections).</summary>
+    private static string Bar(long? length, long? limit)
+    {
+        if (length is not { } n || limit is not > 0) return "";
+        var cells = (int)Math.Clamp(Math.Ceiling(n * 10.0 / limit.Value), 0, 10);
+        return "[" + new string('#', cells) + new string('.', 10 - cells) + "]" + (n * 2 > limit ? " over half" : "");
+    }
+
+    private static void Table(StringBuilder text, List<string[]> rows)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        foreach (var row in rows) text.AppendLine("  " + string.Join("  ", row.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd());
+    }
+
+    private static string Mib(long bytes) => $"{bytes / 1048576.0:0.0}M";
+
+    private static string Uptime(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{Math.Max(0, span.TotalSeconds):0}s";
+}

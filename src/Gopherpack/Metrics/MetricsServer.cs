@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gopherpack.Logging;
+
+namespace Gopherpack.Metrics;
+
+/// <summary>
+/// The master's Prometheus endpoint at <c>metrics.address</c>: a minimal HTTP/1.x server, one request per
+/// connection, that answers <c>GET /metrics</c> (text 0.0.4, or OpenMetrics when Accept asks for it) on the
+/// thread pool from <see cref="MetricsSnapshot"/>s, never through the master's event loop.
+/// </summary>
+public sealed class MetricsServer : IAsyncDisposable
+{
+    private const int MaxRequestBytes = 8192, MaxClients = 32;
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(5);
+    private readonly Socket _socket;
+    private readonly Func<bool, string> _render;
+    private readonly IMasterLog _log;
+    private readonly CancellationTokenSource _closing = new();
+    private int _clients;
+
+    private MetricsServer(Socket socket, Func<bool, string> render, IMasterLog log)
+    {
+        _socket = socket;
+        _render = render;
+        _log = log;
+        _ = AcceptLoop();
+    }
+
+    /// <summary>Binds and listens; throws <see cref="SocketException"/> when the address is in use or cannot be had.</summary>
+    public static Socket Bind(IPEndPoint endpoint)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
+            socket.Bind(endpoint);
+            socket.Listen(64);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <param name="render">The metrics text; true asks for OpenMetrics.</param>
+    public static MetricsServer Serve(Socket listening, Func<bool, string> render, IMasterLog log) => new(listening, render, log);
+
+    public IPEndPoint Endpoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <summary>The URL to scrape, e.g. http://127.0.0.1:9100/metrics.</summary>
+    public string Url => Endpoint.AddressFamily == AddressFamily.InterNetworkV6
+        ? $"http://[{Endpoint.Address}]:{Endpoint.Port}/metrics"
+        : $"http://{Endpoint}/metrics";
+
+    private async Task AcceptLoop()
+    {
+        while (!_closing.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await _socket.AcceptAsync(_closing.Token); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+            catch (SocketException) when (!_closing.IsCancellationRequested)
+            {
+                // Out of fds lasts until something closes: back off rather than spin.
+                try { await Task.Delay(200, _closing.Token); } catch (OperationCanceledException) { return; }
+                continue;
+            }
+            catch (SocketException) { return; }
+            if (Interlocked.Increment(ref _clients) > MaxClients)
+            {
+                Interlocked.Decrement(ref _clients);
+                client.Dispose();
+                continue;
+            }
+            _ = Task.Run(() => ServeClient(client));
+        }
+    }
+
+    private async Task ServeClient(Socket client)
+    {
+        try
+        {
+            using var _ = client;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+            timeout.CancelAfter(ClientTimeout);
+            var request = await ReadRequest(client, timeout.Token);
+            var (status, contentType, body) = Answer(request);
+            var payload = Encoding.UTF8.GetBytes(body);
+            var head = $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n";
+            var bytes = Encoding.ASCII.GetBytes(head);
+            await client.SendAsync(bytes, SocketFlags.None, timeout.Token);
+            if (request?.Method != "HEAD") await client.SendAsync(payload, SocketFlags.None, timeout.Token);
+            client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
+        catch (Exception e)
+        {
+            _log.Warn("metrics", $"answering a scrape failed: {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _clients);
+        }
+    }
+
+    private (string Status, string ContentType, string Body) Answer(HttpRequest? request)
+    {
+        const string plain = "text/plain; charset=utf-8";
+        if (request is null) return ("400 Bad Request", plain, "bad request\n");
+        if (request.Method is not ("GET" or "HEAD")) return ("405 Method Not Allowed", plain, "only GET /metrics\n");
+        var path = request.Target.Split('?', 2)[0];
+        if (path != "/metrics") return ("404 Not Found", plain, "not found: metrics are at /metrics\n");
+        var openMetrics = PrometheusText.WantsOpenMetrics(request.Accept);
+        return ("200 OK", openMetrics ? PrometheusText.OpenMetricsContentType : PrometheusText.TextContentType, _render(openMetrics));
+    }
+
+    private sealed record HttpRequest(string Method, string Target, string? Accept);
+
+    /// <summary>Reads the request head (up to 8 KiB); null when it is malformed or too long.</summary>
+    private static async Task<HttpRequest?> ReadRequest(Socket client, CancellationToken cancel)
+    {
+        var buffer = new byte[MaxRequestBytes];
+        var total = 0;
+        while (true)
+        {
+            var read = await client.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cancel);
+            if (read == 0) return null;
+            total += read;
+            var end = buffer.AsSpan(0, total).IndexOf("\r\n\r\n"u8);
+            if (end >= 0) return Parse(Encoding.ASCII.GetString(buffer, 0, end));
+            if (total == buffer.Length) return null;
+        }
+    }
+
+    private static HttpRequest? Parse(string head)
+    {
+        var lines = head.Split("\r\n");
+        var parts = lines[0].Split(' ');
+        if (parts.Length != 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal)) return null;
+        string? accept = null;
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':');
+            if (colon > 0 && line.AsSpan(0, colon).Trim().Equals("accept", StringComparison.OrdinalIgnoreCase)) accept = line[(colon + 1)..].Trim();
+        }
+        return new HttpRequest(parts[0], parts[1], accept);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync();
+        _socket.Dispose();
+    }
+}

@@ -1,0 +1,19 @@
+namespace Gopherpack.Metrics;
+
+/// <summary>
+/// The pack's metrics as scrapes see them: the latest <see cref="MetricsSnapshot"/> the event loop published,
+/// the counters, and /proc and TCP_INFO read at scrape time. Safe to use from any thread.
+/// </summary>
+public sealed class PackMetrics(PackCounters counters)
+{
+    private volatile MetricsSnapshot? _snapshot;
+
+    public PackCounters Counters { get; } = counters;
+
+    /// <summary>Called by the event loop after each batch of events.</summary>
+    public void Publish(MetricsSnapshot snapshot) => _snapshot = snapshot;
+
+    public string Render(bool openMetrics) => _snapshot is { } snapshot
+        ? PrometheusText.Render(snapshot, Counters.Read(), openMetrics, Control.ProcStats.Read, l => ListenerQueue.Read(l.Sockets))
+        : openMetrics ? "# EOF\n" : "";
+}
