@@ -25,6 +25,8 @@ using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
     else exit.TrySetResult(0);
 });
 
+if (switches.Contains("--ignore-term")) Console.WriteLine($"test worker {Environment.ProcessId}: SIGTERM handled from now on (ignored)");
+
 var listeners = AdoptListeners();
 foreach (var listener in listeners) _ = AcceptLoop(listener);
 

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Gopherpack.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Gopherpack.Tests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
-public sealed class MasterDeathTests
+public sealed class MasterDeathTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("dotnet", "[\"{worker}\"]", "notify")]
@@ -84,6 +85,7 @@ public sealed class MasterDeathTests
             await Eventually.True(() => workers.All(pid => !Native.IsAlive(pid)), stopTimeout + TimeSpan.FromSeconds(5),
                 $"workers {string.Join(",", workers.Where(Native.IsAlive))} that ignore SIGTERM outlived the killed master by stop.timeout (3s) and more");
             var gone = clock.Elapsed;
+            output.WriteLine($"workers ignoring SIGTERM gone {gone.TotalMilliseconds:0} ms after the master was killed (stop.timeout 3s)");
             Assert.True(gone > stopTimeout - TimeSpan.FromMilliseconds(500), $"the workers were killed {gone.TotalMilliseconds:0} ms after the master, before their stop.timeout");
             var received = File.Exists(marks) ? File.ReadAllText(marks) : "";
             Assert.All(workers, pid => Assert.Contains($"SIGTERM {pid}", received));
@@ -109,7 +111,9 @@ public sealed class MasterDeathTests
         File.SetUnixFileMode(dir.Path, (UnixFileMode)Convert.ToInt32("755", 8));
         var server = Path.Combine(dir.Path, "capsleep");
         File.Copy("/bin/sleep", server);
-        await Run("setcap", "cap_net_bind_service+ep", server);
+        var setcap = new[] { "/usr/sbin/setcap", "/sbin/setcap" }.FirstOrDefault(File.Exists);
+        Assert.True(setcap is not null, "setcap is missing: install libcap2-bin (.ci/run does)");
+        await Run(setcap, "cap_net_bind_service+ep", server);
         await Run("chown", "65534:65534", dir.Path);
         await using var pack = await PackProcess.StartAsync($$"""
             name: capped
@@ -128,10 +132,12 @@ public sealed class MasterDeathTests
             $"the worker has no capability (CapEff {Native.StatusField(worker, "CapEff")}): is {dir.Path} on a nosuid mount?");
 
         pack.Signal(Native.SIGKILL);
+        var clock = Stopwatch.StartNew();
         await pack.WaitForExit(TimeSpan.FromSeconds(5));
         // Well within stop.timeout (60s): the worker got its stop signal, of which sleep dies.
         await Eventually.True(() => !Native.IsAlive(worker), TimeSpan.FromSeconds(5),
             $"the worker {worker} with file capabilities outlived its killed master");
+        output.WriteLine($"worker with file capabilities (CapEff set, uid 65534) gone {clock.ElapsedMilliseconds} ms after the master was killed");
     }
 
     private static async Task Run(string command, params string[] args)

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Gopherpack.Control;
 using Gopherpack.Runtime;
 using Gopherpack.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Gopherpack.Tests.EndToEnd;
 
@@ -14,7 +15,7 @@ namespace Gopherpack.Tests.EndToEnd;
 /// holder, and leaves no file; an upgrade through a wrapper that does not exec reports the master that took over.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
-public sealed partial class UpgradeStopTests
+public sealed partial class UpgradeStopTests(ITestOutputHelper output)
 {
     [GeneratedRegex(@"upgraded: master pid (\d+) serves generation (\d+)")] private static partial Regex Upgraded();
     [GeneratedRegex(@"starting new master pid (\d+)")] private static partial Regex Starting();
@@ -43,6 +44,7 @@ public sealed partial class UpgradeStopTests
         var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
         Assert.True(stop.Code == 0, stop.ToString());
         Assert.DoesNotContain("warning", stop.Stderr);
+        output.WriteLine($"stop right after the upgrade returned after {clock.ElapsedMilliseconds} ms (old workers' stop.timeout 6s)");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6 + 6), $"stop took {clock.Elapsed.TotalSeconds:0.0}s, beyond the old workers' stop.timeout (6s) and a margin");
         // The old master was not killed as a stray socket holder: it drained its workers and exited on its own.
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
@@ -59,13 +61,16 @@ public sealed partial class UpgradeStopTests
         File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "4s", ", \"--never-ready\", \"--ignore-term\""));
         var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
         var upgrade = client.UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
-        await Eventually.True(() => pack.Lines.Count(l => l.Contains("worker started (generation 2")) == 2, TimeSpan.FromSeconds(30),
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
             $"the new master's workers to start; log:\n{pack.Log}");
         var successor = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
 
+        var clock = Stopwatch.StartNew();
         var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop during the upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 4s)");
         Assert.True(stop.Code == 0, stop.ToString());
         Assert.DoesNotContain("warning", stop.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4 + 6), $"stop took {clock.Elapsed.TotalSeconds:0.0}s, beyond the new workers' stop.timeout (4s) and a margin");
         var abandoned = await Assert.ThrowsAsync<PackControlException>(() => upgrade);
         Assert.Contains("stopping", abandoned.Message);
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
