@@ -142,8 +142,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
     public async Task<int> RunAsync()
     {
-        // Signals the runtime installs when first registered are taken back here in any host; see InheritedSignals.
-        InheritedSignals.Reset();
+        // 'gopherpack run' took back what it inherited before the runtime looked (InheritedSignals). Not here: in a host
+        // program the runtime may already count an ignored signal as handled, and a default disposition would kill the host.
         if (InheritedSignals.UndoneSoFar() is { Count: > 0 } undone)
             Log.Info("setup", $"took back signals this master inherited: {string.Join(", ", undone)}");
         foreach (var signal in StopSignals)
