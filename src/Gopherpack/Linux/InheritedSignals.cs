@@ -30,7 +30,6 @@ public static unsafe class InheritedSignals
     public static IReadOnlyList<string> Reset()
     {
         var changed = new List<string>();
-
         var query = stackalloc byte[Libc.SigActionSize];
         var defaults = stackalloc byte[Libc.SigActionSize];
         new Span<byte>(defaults, Libc.SigActionSize).Clear();
