@@ -52,6 +52,28 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Stop_force_while_the_new_master_waits_for_the_old_masters_drain_kills_the_old_workers_at_once()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "60s", ", \"--ignore-term\""));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "1s"));
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade.ToString());
+        var successor = int.Parse(Upgraded().Match(upgrade.Stdout).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var graceful = Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        await pack.WaitForLine(l => l.Contains("whose workers drain since the upgrade"), TimeSpan.FromSeconds(30), "the new master to wait for the old one");
+        var forced = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(forced.Code == 0, forced.ToString());
+        Assert.True((await graceful).Code == 0, (await graceful).ToString());
+        output.WriteLine($"stop, then stop --force, returned after {clock.ElapsedMilliseconds} ms (old workers' stop.timeout 60s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stop --force took {clock.Elapsed.TotalSeconds:0.0}s: the old master's workers were not killed at once");
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
     public async Task A_stop_while_the_new_master_starts_lets_it_stop_its_workers_within_their_stop_timeout_and_leaves_no_file()
     {
         var port = FreePort.Probe();
