@@ -193,7 +193,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                         case LoopCall call: call.Run(); break;
                         case StopRequested stop:
                             _upgrade.Abort("the pack is stopping");
-                            if (stop.Mode != StopMode.Graceful) ForwardForcedStop();
+                            if (stop.Mode == StopMode.KillNow || (stop.Mode == StopMode.KillIfStopping && _supervisor.State is (PackState.Stopping or PackState.Stopped)))
+                            {
+                                _forcedStop = true;
+                                ForwardForcedStop();
+                            }
                             if (_supervisor.State is not (PackState.Stopping or PackState.Stopped)) Notifier.Stopping($"stopping: {stop.Reason}");
                             _supervisor.Handle(stop);
                             break;
@@ -389,6 +393,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (_pendingExit is not null || _exitCode is not null) return;
         _pendingExit = code;
         _exitWaitDeadline = Now + ExitWait;
+        if (_forcedStop) ForwardForcedStop();
         ExitWhenAlone();
     }
 
@@ -397,6 +402,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int? _pendingExit;
+    /// <summary>SIGQUIT or <c>stop --force</c> came: passed on to the other master of an upgrade once this one waits for it.</summary>
+    private bool _forcedStop;
     private DateTimeOffset _exitWaitDeadline;
     private string? _waitingFor;
     private static readonly TimeSpan ExitPoll = TimeSpan.FromMilliseconds(50);
@@ -452,8 +459,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     }
 
     /// <summary>
-    /// SIGQUIT or <c>stop --force</c> while this master waits for the other master of an upgrade: that master is sent
-    /// SIGQUIT too, which kills its remaining workers at once.
+    /// SIGQUIT or <c>stop --force</c> (before or while this master waits for the other master of an upgrade): once it
+    /// waits, that master is sent SIGQUIT too, which kills its remaining workers at once.
     /// </summary>
     private void ForwardForcedStop()
     {

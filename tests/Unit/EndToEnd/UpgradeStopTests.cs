@@ -102,6 +102,28 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Stop_force_while_the_new_master_starts_kills_its_workers_at_once_too()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "60s", ", \"--never-ready\", \"--ignore-term\""));
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var successor = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop --force during the upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 60s)");
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stop --force took {clock.Elapsed.TotalSeconds:0.0}s: the new master's workers were not killed at once");
+        await Assert.ThrowsAsync<PackControlException>(() => upgrade);
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
     public async Task An_upgrade_through_a_wrapper_that_does_not_exec_reports_the_master_that_took_over_and_stop_leaves_the_wrapper_alone()
     {
         var port = FreePort.Probe();
