@@ -39,6 +39,9 @@ public static class GopherpackCommand
             Console.Error.WriteLine("Run 'gopherpack --help' for usage.");
             return ExitCodes.Usage;
         }
+        // A master started in the background (nohup, a script's '&') takes back the signals it was left ignoring or
+        // blocking; SIGINT and SIGQUIT only count if that happens before anything starts the runtime's signal handling.
+        if (parsed.CommandResult.Command.Name == "run") Linux.InheritedSignals.Reset();
         // The master handles SIGINT/SIGTERM itself; System.CommandLine must not.
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }

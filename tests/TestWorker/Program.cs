@@ -1,7 +1,7 @@
 // A worker for the tests that speaks the worker contract by hand (no Gopherpack library):
 // adopts the sockets of LISTEN_FDS, answers HTTP/1.1 with facts about itself, sends READY=1.
 // Switches: --crash (exit 3 at start), --crash-in-slot=N (only in slot N), --crash-after-ready, --never-ready,
-// --ignore-term, --watchdog (ping WATCHDOG=1).
+// --ignore-term, --mark-term=PATH (append a line to PATH at each SIGTERM), --watchdog (ping WATCHDOG=1).
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -19,9 +19,13 @@ var exit = new TaskCompletionSource<int>();
 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
 {
     context.Cancel = true;
+    if (args.FirstOrDefault(a => a.StartsWith("--mark-term=", StringComparison.Ordinal)) is { } mark)
+        File.AppendAllText(mark["--mark-term=".Length..], $"SIGTERM {Environment.ProcessId}\n");
     if (switches.Contains("--ignore-term")) Console.WriteLine("test worker: ignoring SIGTERM");
     else exit.TrySetResult(0);
 });
+
+if (switches.Contains("--ignore-term")) Console.WriteLine($"test worker {Environment.ProcessId}: SIGTERM handled from now on (ignored)");
 
 var listeners = AdoptListeners();
 foreach (var listener in listeners) _ = AcceptLoop(listener);

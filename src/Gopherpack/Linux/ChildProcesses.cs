@@ -5,6 +5,12 @@ namespace Gopherpack.Linux;
 /// <summary>What /proc/PID/stat says about a process: its name, state, parent and process group.</summary>
 public readonly record struct ProcessStat(int Pid, string Command, char State, int ParentPid, int GroupId)
 {
+    /// <summary>
+    /// When it started, in clock ticks after boot (field 22): with the pid, it names one process for good, since a
+    /// reused pid starts later. An exec keeps it.
+    /// </summary>
+    public ulong StartTime { get; init; }
+
     public bool IsZombie => State == 'Z';
 
     public override string ToString() => $"pid {Pid} ({Command})";
@@ -20,10 +26,11 @@ public readonly record struct ProcessStat(int Pid, string Command, char State, i
         var close = stat.LastIndexOf(')');
         if (open < 0 || close < open || close + 2 >= stat.Length) return null;
         var fields = stat[(close + 2)..].Split(' ');
-        if (fields.Length < 3 || fields[0].Length != 1
+        if (fields.Length < 20 || fields[0].Length != 1
             || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent)
-            || !int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var group)) return null;
-        return new ProcessStat(pid, stat[(open + 1)..close], fields[0][0], parent, group);
+            || !int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var group)
+            || !ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var started)) return null;
+        return new ProcessStat(pid, stat[(open + 1)..close], fields[0][0], parent, group) { StartTime = started };
     }
 }
 
@@ -57,6 +64,22 @@ public static class ChildProcesses
             if (ProcessStat.Read(pid) is { } stat && stat.ParentPid == self) children.Add(pid);
         }
         return children;
+    }
+
+    /// <summary>
+    /// This process's parent, its parent's parent, and so on up to init: live processes (a dead parent is replaced by
+    /// the subreaper or init that adopts its children). Read one at a time, so a pid can change while it is walked.
+    /// </summary>
+    public static IReadOnlyList<int> AncestorsOfSelf()
+    {
+        var ancestors = new List<int>();
+        var pid = Environment.ProcessId;
+        while (ancestors.Count < 256 && ProcessStat.Read(pid) is { ParentPid: > 0 and var parent } && !ancestors.Contains(parent))
+        {
+            ancestors.Add(parent);
+            pid = parent;
+        }
+        return ancestors;
     }
 
     private static readonly bool KernelListsChildren = File.Exists($"/proc/{Environment.ProcessId}/task/{Environment.ProcessId}/children");

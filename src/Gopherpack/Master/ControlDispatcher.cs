@@ -132,6 +132,8 @@ public sealed class ControlDispatcher(MasterHost host)
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         host.Post(new StopRequested(reason, () => done.TrySetResult(), force ? StopMode.KillNow : StopMode.Graceful));
         await done.Task;
+        // After an upgrade the master may wait for the other master's workers before it exits; the notes come then.
+        await host.Exited;
         return new ControlReply { Ok = true, Notes = host.StopNotes.Count > 0 ? host.StopNotes : null };
     }
 

@@ -31,6 +31,10 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private readonly WorkerIo _io;
     /// <summary>Worker ids by pid, for the workers not yet reported exited.</summary>
     private readonly Dictionary<int, long> _workerOfPid = [];
+    /// <summary>The workers the janitor stops if this master is killed: those not yet reaped.</summary>
+    private readonly Dictionary<int, JanitorWorker> _janitorWorkers = [];
+    /// <summary>Workers started or reaped since the janitor's list was last written: it is rewritten once the loop has handled what is queued.</summary>
+    private bool _janitorListStale;
     /// <summary>Reaped workers whose exit is being reported (after their last output lines): never signalled again, their pid may be reused.</summary>
     private readonly HashSet<int> _exiting = [];
     private readonly List<PosixSignalRegistration> _signals = [];
@@ -117,7 +121,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             if (_control?.SocketFile is { } control) files.Add((_control.Path, control));
             files.AddRange(_generations.SocketFiles.Select(f => (f.Path, (Linux.FileId?)f.Id)));
         }
-        try { _runtimeFiles.Write(files); }
+        _janitorListStale = false;
+        try { _runtimeFiles.Write(files, _janitorWorkers.Values); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.Warn("runtime", $"cannot update {_runtimeFiles.Path}: {e.Message}; if this master is killed its files may stay behind");
@@ -143,6 +148,10 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
     public async Task<int> RunAsync()
     {
+        // 'gopherpack run' took back what it inherited before the runtime looked (InheritedSignals). Not here: in a host
+        // program the runtime may already count an ignored signal as handled, and a default disposition would kill the host.
+        if (InheritedSignals.UndoneSoFar() is { Count: > 0 } undone)
+            Log.Info("setup", $"took back signals this master inherited: {string.Join(", ", undone)}");
         foreach (var signal in StopSignals)
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
@@ -167,6 +176,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                 context.Cancel = true;
                 Post(new ScaleStepRequested(step, context.Signal.ToString()));
             }));
+        if (InheritedSignals.NotHandled() is { Count: > 0 } unhandled)
+            Log.Warn("setup", $"{string.Join(", ", unhandled)} in this process (inherited from the program that started it, which set them before .NET did): signals sent to this master may be lost");
         using var sweep = new Timer(_ => Post(new ReapRequested(Signalled: false)), null, ReapSweep, ReapSweep);
         // A new master binds its control socket beside the old one's and renames it into place when it takes over: no moment without one.
         var controlPath = _runtime.ControlSocket(_manifest.Name);
@@ -191,6 +202,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                         case LoopCall call: call.Run(); break;
                         case StopRequested stop:
                             _upgrade.Abort("the pack is stopping");
+                            if (stop.Mode == StopMode.KillNow || (stop.Mode == StopMode.KillIfStopping && _supervisor.State is (PackState.Stopping or PackState.Stopped)))
+                            {
+                                _forcedStop = true;
+                                ForwardForcedStop();
+                            }
                             if (_supervisor.State is not (PackState.Stopping or PackState.Stopped)) Notifier.Stopping($"stopping: {stop.Reason}");
                             _supervisor.Handle(stop);
                             break;
@@ -208,6 +224,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
                     Log.Error("internal", $"handling {e.GetType().Name} failed; the master carries on: {failure}");
                 }
             }
+            if (_janitorListStale) UpdateRuntimeFiles();
             PublishMetrics();
         }
         // Replies still being written (the one to 'stop' above all) go out before the socket closes.
@@ -252,6 +269,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             if (_exiting.Contains(pid) || Processes.TryReapGroup(pid) is not { } status) continue;
             _exiting.Add(pid);
+            // Reaped: the pid may be reused from now on, so the janitor must forget it.
+            _janitorListStale |= _janitorWorkers.Remove(pid);
             _ = ReportExit(pid, workerId, status);
         }
         _upgrade.Reap();
@@ -282,6 +301,13 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)),
             launcher.DropsTo);
         _workerOfPid[pid] = launch.WorkerId;
+        // Not reaped yet, so the pid is still this worker's: its start time names it for the janitor.
+        if (ProcessStat.Read(pid) is { } stat)
+        {
+            var stop = launcher.Manifest.Stop;
+            _janitorWorkers[pid] = new JanitorWorker(pid, stat.StartTime, SignalNames.Name(stop.Signal)[3..], stop.Timeout);
+            _janitorListStale = true;
+        }
         return pid;
     }
 
@@ -405,14 +431,68 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _generations.Resize(slots);
     }
 
+    /// <summary>
+    /// The pack has stopped. During or after an upgrade another master may still be stopping its own workers: this
+    /// master waits for it (polling, the loop carries on) before it ends what is left and exits, so a stop returns once
+    /// both masters' workers are gone, and neither master takes the other for a stray.
+    /// </summary>
     public void Exit(int code)
     {
+        if (_pendingExit is not null || _exitCode is not null) return;
+        _pendingExit = code;
+        _exitWaitDeadline = Now + ExitWait;
+        if (_forcedStop) ForwardForcedStop();
+        ExitWhenAlone();
+    }
+
+    /// <summary>Completes once this master has exited its loop (after waiting for the other master of an upgrade).</summary>
+    public Task Exited => _exited.Task;
+
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int? _pendingExit;
+    /// <summary>SIGQUIT or <c>stop --force</c> came: passed on to the other master of an upgrade once this one waits for it.</summary>
+    private bool _forcedStop;
+    private DateTimeOffset _exitWaitDeadline;
+    private string? _waitingFor;
+    private static readonly TimeSpan ExitPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long a stopped master waits for the other master of an upgrade: its stop.timeout, and some to exit.</summary>
+    private TimeSpan ExitWait => TimeSpan.FromSeconds(Math.Max(_manifest.Stop.Timeout.TotalSeconds, _successor?.PredecessorStopTimeout?.TotalSeconds ?? 0)) + TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The other master this one waits for at exit: a failed or abandoned upgrade's new master (a child, told to stop:
+    /// it drains its workers within its stop.timeout), or, for a new master that took over, the old master while its
+    /// workers drain (an ancestor: it started this one, perhaps through a wrapper script).
+    /// </summary>
+    private string? OtherMasterStopping()
+    {
+        if (_upgrade.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
+        if (_successor is { TookOver: true } successor && ChildProcesses.AncestorsOfSelf().Contains(successor.From))
+            return $"master pid {successor.From}, whose workers drain since the upgrade";
+        return null;
+    }
+
+    private void ExitWhenAlone()
+    {
+        if (_pendingExit is not { } code || _exitCode is not null) return;
+        if (OtherMasterStopping() is { } other)
+        {
+            if (Now < _exitWaitDeadline)
+            {
+                if (_waitingFor != other) Log.Info("stop", $"waiting for {other} to stop (at most {Duration.Format(_exitWaitDeadline - Now)})");
+                _waitingFor = other;
+                _ = Task.Delay(ExitPoll).ContinueWith(_ => OnLoop(ExitWhenAlone), TaskScheduler.Default);
+                return;
+            }
+            Log.Warn("stop", $"{other} is still there after {Duration.Format(ExitWait)}; this master exits without it");
+        }
         // Every worker has been reaped (its group killed); what still holds a socket escaped the group.
         // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
+        // The masters above this one (an old master that started it, a wrapper script between them) are no strays.
         var notes = new List<string>();
         if (_ownsRuntimeFiles && !_upgrade.Children.Any())
             notes.AddRange(StraySocketHolders.KillAll(_generations.AllListeners,
-                new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children)) { Environment.ProcessId, _janitor }, Log));
+                new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children).Concat(ChildProcesses.AncestorsOfSelf())) { Environment.ProcessId, _janitor }, Log));
         // What else is still a child was orphaned below the workers (or is a failed upgrade's new master). A new
         // master that took over is never touched: from the handover on, the pack is its.
         if (_endsOrphans)
@@ -425,6 +505,19 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (Notifier.DroppedMessages is var dropped and > 0)
             Log.Warn("notify", $"{dropped} sd_notify message(s) to NOTIFY_SOCKET were dropped: the service manager did not read them");
         _exitCode = code;
+        _exited.TrySetResult();
+    }
+
+    /// <summary>
+    /// SIGQUIT or <c>stop --force</c> (before or while this master waits for the other master of an upgrade): once it
+    /// waits, that master is sent SIGQUIT too, which kills its remaining workers at once.
+    /// </summary>
+    private void ForwardForcedStop()
+    {
+        if (_pendingExit is null) return;
+        foreach (var child in _upgrade.FailedChildren) Processes.Signal(child, SignalNames.SIGQUIT);
+        if (_successor is { TookOver: true } successor && ChildProcesses.AncestorsOfSelf().Contains(successor.From))
+            Processes.Signal(successor.From, SignalNames.SIGQUIT);
     }
 
     public void Dispose()

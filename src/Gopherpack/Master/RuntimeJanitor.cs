@@ -3,23 +3,62 @@ using Gopherpack.Linux;
 namespace Gopherpack.Master;
 
 /// <summary>
-/// Removes the master's runtime files (pid file, control socket, notify sockets, unix listener
-/// sockets) when the master is killed and cannot do it itself. A small sh process whose fd 3 is
-/// the lifeline pipe: EOF means the master is gone. It then reads the master's list of the files it
-/// holds (<see cref="RuntimeFileList"/>, kept current through reloads and upgrades) and removes each file only if
-/// it is still the very file the master created (same device and inode): a path that another pack
-/// has bound since, or a pid file a new master has written, is left alone. A list that names another
-/// master (a successor already took over) is not acted on.
+/// Cleans up after a master that is killed and cannot do it itself. A small sh process whose fd 3 is the
+/// lifeline pipe: EOF means the master is gone. It then reads the master's list (<see cref="RuntimeFileList"/>,
+/// kept current as workers start and exit, and through reloads and upgrades) and
+/// <list type="bullet">
+/// <item>removes each runtime file (pid file, control socket, notify sockets, unix listener sockets) only if it is
+/// still the very file the master created (same device and inode): a path that another pack has bound since, or a
+/// pid file a new master has written, is left alone;</item>
+/// <item>sends every worker still alive its stop signal (to its process group), and SIGKILL once its stop.timeout
+/// has passed: whatever the worker ignores, and whether or not an exec cleared its parent-death signal (a binary
+/// with file capabilities, a set-user-ID one, a change of credentials). A worker is named by pid and start time
+/// (field 22 of /proc/PID/stat, kept across exec), checked before every signal, so a pid reused by another
+/// process after the worker exited is never signalled.</item>
+/// </list>
+/// A list that names another master (a successor already took over) is not acted on.
 /// </summary>
 public static class RuntimeJanitor
 {
-    private const string Script =
-        "cat <&3 >/dev/null; list=$1; pid=$2; " +
-        "exec <\"$list\" 2>/dev/null || exit 0; read -r owner || exit 0; [ \"$owner\" = \"$pid\" ] || exit 0; " +
-        "while read -r id path; do " +
-        "if [ \"$id\" = rmdir ]; then rmdir -- \"$path\" 2>/dev/null; " +
-        "elif [ \"$(stat -c %d:%i -- \"$path\" 2>/dev/null)\" = \"$id\" ]; then rm -rf -- \"$path\"; fi; " +
-        "done; rm -f -- \"$list\"; exit 0";
+    private const string Script = """
+        cat <&3 >/dev/null
+        list=$1; master=$2
+        exec <"$list" 2>/dev/null || exit 0
+        read -r owner || exit 0; [ "$owner" = "$master" ] || exit 0
+        workers=
+        while read -r id path; do
+          if [ "$id" = worker ]; then workers="$workers $path"
+          elif [ "$id" = rmdir ]; then rmdir -- "$path" 2>/dev/null
+          elif [ "$(stat -c %d:%i -- "$path" 2>/dev/null)" = "$id" ]; then rm -rf -- "$path"; fi
+        done
+        rm -f -- "$list"
+        clock() { read -r up _ </proc/uptime; now=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
+        same() {
+          want=$2; line=
+          { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+          set -- ${line##*") "}
+          group=$3
+          [ "$1" != Z ] && [ "${20}" = "$want" ]
+        }
+        hit() { if [ "$group" = "$2" ]; then kill -s "$1" -- "-$2" 2>/dev/null; else kill -s "$1" "$2" 2>/dev/null; fi; }
+        clock; pending=
+        for w in $workers; do
+          pid=${w%%:*}; rest=${w#*:}; start=${rest%%:*}; rest=${rest#*:}; signal=${rest%%:*}; timeout=${rest#*:}
+          same "$pid" "$start" || continue
+          hit "$signal" "$pid"
+          pending="$pending $pid:$start:$((now + timeout))"
+        done
+        while [ -n "$pending" ]; do
+          sleep 0.1; clock; left=
+          for w in $pending; do
+            pid=${w%%:*}; rest=${w#*:}; start=${rest%%:*}; due=${rest#*:}
+            same "$pid" "$start" || continue
+            if [ "$now" -ge "$due" ]; then hit KILL "$pid"; else left="$left $w"; fi
+          done
+          pending=$left
+        done
+        exit 0
+        """;
 
     /// <returns>The janitor's pid; it is reaped with the workers' sweep or, after the master dies, by init.</returns>
     public static int Start(PosixSpawner spawner, int lifelineReadFd, string fileList)
@@ -38,9 +77,16 @@ public static class RuntimeJanitor
     }
 }
 
+/// <summary>A worker the janitor stops if the master is killed: its pid and start time name it, its generation's stop settings apply.</summary>
+public sealed record JanitorWorker(int Pid, ulong StartTime, string StopSignal, TimeSpan StopTimeout)
+{
+    /// <summary><c>worker PID:START:SIGNAL:CENTISECONDS</c> (the signal without SIG, as <c>kill -s</c> takes it).</summary>
+    public string Line => $"worker {Pid}:{StartTime}:{StopSignal}:{(long)Math.Ceiling(StopTimeout.TotalMilliseconds / 10)}";
+}
+
 /// <summary>
-/// The runtime files a master holds right now, as <c>RUNTIME-DIR/NAME.files</c>: its pid, then one
-/// <c>DEVICE:INODE PATH</c> line per file. Rewritten atomically (temporary file, then rename) whenever
+/// The runtime files and workers a master holds right now, as <c>RUNTIME-DIR/NAME.files.PID</c>: its pid, then one
+/// <c>DEVICE:INODE PATH</c> line per file and one <see cref="JanitorWorker.Line"/> per worker. Rewritten atomically (temporary file, then rename) whenever
 /// the set changes (start, reload prepared, committed or abandoned, upgrade takeover or handover), so the
 /// janitor always acts on the current set. A path without identity (<c>rmdir PATH</c>) is a shared folder,
 /// removed only if empty.
@@ -51,11 +97,12 @@ public sealed class RuntimeFileList(string path)
 
     public string Path { get; } = path;
 
-    public void Write(IEnumerable<(string Path, FileId? Id)> files)
+    public void Write(IEnumerable<(string Path, FileId? Id)> files, IEnumerable<JanitorWorker> workers)
     {
         var temp = Path + ".tmp";
         var lines = new List<string> { Environment.ProcessId.ToString() };
         lines.AddRange(files.Where(f => !f.Path.Contains('\n')).Select(f => $"{f.Id?.ToString() ?? "rmdir"} {f.Path}"));
+        lines.AddRange(workers.Select(w => w.Line));
         // CreateNew (O_EXCL) never follows a symlink planted at the temporary name.
         File.Delete(temp);
         using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))

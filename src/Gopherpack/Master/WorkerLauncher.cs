@@ -57,6 +57,9 @@ public sealed class WorkerLauncher
         _pinnedEnvironment = [.. OneCoreRuntimeDefaults.For(new HashSet<string>(environment.Keys, StringComparer.Ordinal))];
     }
 
+    /// <summary>The manifest its workers are started from (their stop signal and timeout among it).</summary>
+    public PackManifest Manifest => _manifest;
+
     /// <summary>False when util-linux setpriv is missing: then only the lifeline ends workers whose master is killed.</summary>
     public bool HasDeathSignal => _setpriv is not null;
 

@@ -27,7 +27,12 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
     private sealed class Attempt(UpgradeRequest request, int pid, DateTimeOffset startedAt, Stream commit)
     {
         public UpgradeRequest Request { get; } = request;
+        /// <summary>The child this master started: the new master, or a wrapper script that runs it.</summary>
         public int Pid { get; } = pid;
+        /// <summary>The new master itself, as it says (<c>pid PID</c>); the child until then.</summary>
+        public int MasterPid { get; set; } = pid;
+        /// <summary>How the new master is named in the log: through the wrapper when it is not the child.</summary>
+        public string Name => MasterPid == Pid ? $"pid {Pid}" : $"pid {MasterPid} (started by pid {Pid})";
         public DateTimeOffset StartedAt { get; } = startedAt;
         public Stream Commit { get; } = commit;
         public bool Committed { get; set; }
@@ -39,8 +44,14 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
     /// <summary>New masters started by upgrades that have not been reaped yet.</summary>
     public IReadOnlyCollection<int> Children => _children;
 
-    /// <summary>The new master that took over from this one: the pack is its from then on, and nothing of it may be ended here.</summary>
+    /// <summary>
+    /// The child that took over from this one (the new master, or a wrapper script that runs it): the pack is the new
+    /// master's from then on, and nothing of it may be ended here.
+    /// </summary>
     public int? Successor { get; private set; }
+
+    /// <summary>New masters still running that did not take over (a failed or abandoned upgrade's, told to stop).</summary>
+    public IEnumerable<int> FailedChildren => _children.Where(pid => pid != Successor);
 
     private IMasterLog Log => host.Log;
 
@@ -150,6 +161,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             Listeners = listeners,
             ScaledWorkers = supervisor.ScaledWorkers,
             ManifestWorkers = supervisor.Manifest.Workers,
+            StopTimeoutSeconds = supervisor.Manifest.Stop.Timeout.TotalSeconds,
             RetiredSockets = host.Listeners.Retired.Inodes.ToList(),
         };
         var environment = new List<string>();
@@ -204,10 +216,17 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (_current != attempt) return;
         switch (line)
         {
+            case not null when line.StartsWith("pid ", StringComparison.Ordinal):
+                if (int.TryParse(line.AsSpan(4), out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
+                {
+                    attempt.MasterPid = masterPid;
+                    Log.Info("upgrade", $"the new master is {attempt.Name}");
+                }
+                break;
             case "ready":
                 attempt.Committed = true;
-                Log.Info("upgrade", $"new master pid {attempt.Pid} is ready after {Duration.Format(host.Now - attempt.StartedAt)}; handing over");
-                if (!Send(attempt, "commit")) Fail(attempt, $"the new master (pid {attempt.Pid}) went away while taking over");
+                Log.Info("upgrade", $"new master {attempt.Name} is ready after {Duration.Format(host.Now - attempt.StartedAt)}; handing over");
+                if (!Send(attempt, "commit")) Fail(attempt, $"the new master ({attempt.Name}) went away while taking over");
                 break;
             case not null when line.StartsWith("taken", StringComparison.Ordinal):
                 Succeed(attempt, int.TryParse(line.AsSpan(5).Trim(), out var generation) ? generation : null);
@@ -216,7 +235,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
                 Fail(attempt, line["failed ".Length..]);
                 break;
             case null:
-                Fail(attempt, $"the new master (pid {attempt.Pid}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; its output is in the master's log (RUNTIME-DIR/NAME.log for a pack started with 'gopherpack start', else the master's standard error)");
+                Fail(attempt, $"the new master ({attempt.Name}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; its output is in the master's log (RUNTIME-DIR/NAME.log for a pack started with 'gopherpack start', else the master's standard error)");
                 break;
         }
     }
@@ -225,7 +244,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
     {
         // Once committed the new master is only renaming two files; let it finish.
         if (_current != attempt || attempt.Committed) return;
-        Fail(attempt, $"the new master (pid {attempt.Pid}) was not ready within {Duration.Format(attempt.Request.Timeout)} (--timeout)");
+        Fail(attempt, $"the new master ({attempt.Name}) was not ready within {Duration.Format(attempt.Request.Timeout)} (--timeout)");
     }
 
     private void Succeed(Attempt attempt, int? generation)
@@ -234,9 +253,9 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         attempt.Commit.Dispose();
         var duration = host.Now - attempt.StartedAt;
         Successor = attempt.Pid;
-        Log.Info("upgrade", $"master pid {attempt.Pid} serves generation {generation} after {Duration.Format(duration)}; this master's workers drain, then it exits");
-        attempt.Request.Respond(new UpgradeResult(true, Environment.ProcessId, attempt.Pid, generation, duration));
-        host.HandOver(attempt.Pid);
+        Log.Info("upgrade", $"master {attempt.Name} serves generation {generation} after {Duration.Format(duration)}; this master's workers drain, then it exits");
+        attempt.Request.Respond(new UpgradeResult(true, Environment.ProcessId, attempt.MasterPid, generation, duration));
+        host.HandOver(attempt.MasterPid);
     }
 
     private void Fail(Attempt attempt, string reason)
@@ -258,7 +277,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         var duration = host.Now - attempt.StartedAt;
         Log.Error("upgrade", $"upgrade failed: {reason}; this master (pid {Environment.ProcessId}) keeps serving generation {host.Supervisor.Generation}");
         host.Notifier.Ready($"serving generation {host.Supervisor.Generation}; the last upgrade failed: {reason}");
-        attempt.Request.Respond(new UpgradeResult(false, Environment.ProcessId, attempt.Pid, null, duration, reason));
+        attempt.Request.Respond(new UpgradeResult(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
     }
 
     private static bool Send(Attempt attempt, string line)

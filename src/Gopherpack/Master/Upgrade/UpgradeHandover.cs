@@ -19,7 +19,10 @@ public sealed record UpgradeHandover
     public int From { get; init; }
     /// <summary>The generation the old master serves; the new master's first is the next.</summary>
     public int Generation { get; init; }
-    /// <summary>The new master writes <c>ready</c>, <c>taken</c> or <c>failed REASON</c> lines here.</summary>
+    /// <summary>
+    /// The new master writes <c>pid PID</c> (its own pid, first: a wrapper script that did not exec may stand between the
+    /// two masters), then <c>ready</c>, <c>taken</c> or <c>failed REASON</c> lines here.
+    /// </summary>
     public int StatusFd { get; init; }
     /// <summary>The old master writes <c>commit</c> here when the new one may take over; EOF means abort.</summary>
     public int CommitFd { get; init; }
@@ -30,6 +33,12 @@ public sealed record UpgradeHandover
 
     /// <summary>The <c>workers</c> of the old master's manifest (null: auto); the scaled count is kept only while the manifest's is unchanged.</summary>
     public int? ManifestWorkers { get; init; }
+
+    /// <summary>
+    /// The old master's stop.timeout: at most how long its workers drain after the hand-over, so how long a stop of the
+    /// new master waits for it (null from an older master: the new master's own applies).
+    /// </summary>
+    public double? StopTimeoutSeconds { get; init; }
 
     /// <summary>Inodes of the pack's listening sockets the old master closed that draining workers may still hold (see <see cref="Master.RetiredSockets"/>).</summary>
     public IReadOnlyList<ulong> RetiredSockets { get; init; } = [];

@@ -23,10 +23,15 @@ public sealed class UpgradeSuccessor
         _handover = handover;
         _host = host;
         _status = new FileStream(new SafeFileHandle(handover.StatusFd, ownsHandle: true), FileAccess.Write, 1);
+        // The old master started a program that may not be this one: a wrapper script that runs it without exec.
+        Write($"pid {Environment.ProcessId}");
     }
 
     /// <summary>The old master this one replaces.</summary>
     public int From => _handover.From;
+
+    /// <summary>How long the old master's workers may drain after the hand-over (its stop.timeout); null from an older master.</summary>
+    public TimeSpan? PredecessorStopTimeout => _handover.StopTimeoutSeconds is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null;
 
     public bool TookOver { get; private set; }
 

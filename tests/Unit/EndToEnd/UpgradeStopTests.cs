@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Gopherpack.Control;
+using Gopherpack.Runtime;
+using Gopherpack.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Gopherpack.Tests.EndToEnd;
+
+/// <summary>
+/// Issue 19, items 6 and 9: a stop during or after an upgrade stops both masters' workers gracefully within
+/// stop.timeout, never takes the other master (or a wrapper script that started the new one) for a stray socket
+/// holder, and leaves no file; an upgrade through a wrapper that does not exec reports the master that took over.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed partial class UpgradeStopTests(ITestOutputHelper output)
+{
+    [GeneratedRegex(@"upgraded: master pid (\d+) serves generation (\d+)")] private static partial Regex Upgraded();
+    [GeneratedRegex(@"starting new master pid (\d+)")] private static partial Regex Starting();
+
+    private static string Manifest(int port, string stopTimeout, string switches = "") => $$"""
+        name: upstop
+        command: dotnet
+        args: ["{{RepoPaths.TestWorkerDll}}"{{switches}}]
+        workers: 2
+        stop: { timeout: {{stopTimeout}} }
+        listeners: [{ name: http, address: "tcp://127.0.0.1:{{port}}" }]
+        """;
+
+    [Fact]
+    public async Task A_stop_right_after_an_upgrade_waits_for_the_old_masters_draining_workers_and_kills_neither_master()
+    {
+        var port = FreePort.Probe();
+        // The old master's workers ignore SIGTERM and drain for its whole stop.timeout (6s); the new master's stop sooner.
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "6s", ", \"--ignore-term\""));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "1s"));
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade.ToString());
+        var successor = int.Parse(Upgraded().Match(upgrade.Stdout).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.DoesNotContain("warning", stop.Stderr);
+        output.WriteLine($"stop right after the upgrade returned after {clock.ElapsedMilliseconds} ms (old workers' stop.timeout 6s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6 + 6), $"stop took {clock.Elapsed.TotalSeconds:0.0}s, beyond the old workers' stop.timeout (6s) and a margin");
+        // The old master was not killed as a stray socket holder: it drained its workers and exited on its own.
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
+    public async Task Stop_force_while_the_new_master_waits_for_the_old_masters_drain_kills_the_old_workers_at_once()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "60s", ", \"--ignore-term\""));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "1s"));
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade.ToString());
+        var successor = int.Parse(Upgraded().Match(upgrade.Stdout).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var graceful = Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        await pack.WaitForLine(l => l.Contains("whose workers drain since the upgrade"), TimeSpan.FromSeconds(30), "the new master to wait for the old one");
+        var forced = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(forced.Code == 0, forced.ToString());
+        Assert.True((await graceful).Code == 0, (await graceful).ToString());
+        output.WriteLine($"stop, then stop --force, returned after {clock.ElapsedMilliseconds} ms (old workers' stop.timeout 60s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stop --force took {clock.Elapsed.TotalSeconds:0.0}s: the old master's workers were not killed at once");
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
+    public async Task A_stop_while_the_new_master_starts_lets_it_stop_its_workers_within_their_stop_timeout_and_leaves_no_file()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
+        // The new master's workers never get ready and ignore SIGTERM: stopping them takes their stop.timeout (4s), longer
+        // than the 2s an old master gave the processes it did not know.
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "4s", ", \"--never-ready\", \"--ignore-term\""));
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var successor = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop during the upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 4s)");
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.DoesNotContain("warning", stop.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4 + 6), $"stop took {clock.Elapsed.TotalSeconds:0.0}s, beyond the new workers' stop.timeout (4s) and a margin");
+        var abandoned = await Assert.ThrowsAsync<PackControlException>(() => upgrade);
+        Assert.Contains("stopping", abandoned.Message);
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.DoesNotContain(pack.Lines, l => l.Contains("the new master of a failed upgrade"));
+        Assert.Contains(pack.Lines, l => l.Contains("stop-timeout") && l.Contains("sending SIGKILL"));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
+    public async Task Stop_force_while_the_new_master_starts_kills_its_workers_at_once_too()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "60s", ", \"--never-ready\", \"--ignore-term\""));
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var successor = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop --force during the upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 60s)");
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stop --force took {clock.Elapsed.TotalSeconds:0.0}s: the new master's workers were not killed at once");
+        await Assert.ThrowsAsync<PackControlException>(() => upgrade);
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, successor, port);
+    }
+
+    [Fact]
+    public async Task An_upgrade_through_a_wrapper_that_does_not_exec_reports_the_master_that_took_over_and_stop_leaves_the_wrapper_alone()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "5s"));
+        var marks = Path.Combine(pack.Dir.Path, "wrapper.log");
+        var wrapper = pack.Dir.File("wrap.sh", $"""
+            #!/bin/sh
+            {string.Join(' ', RepoPaths.CliCommand.Select(a => $"'{a}'"))} "$@"
+            echo "wrapper exit $?" >> '{marks}'
+            """);
+        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--executable", wrapper, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade.ToString());
+        var reported = int.Parse(Upgraded().Match(upgrade.Stdout).Groups[1].Value);
+        var wrapperPid = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
+        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("upstop");
+        Assert.NotEqual(wrapperPid, status.MasterPid);
+        Assert.Equal(status.MasterPid, reported);
+        Assert.Equal(status.MasterPid, new RuntimeDirectory(pack.RuntimeDir).RunningMaster("upstop"));
+
+        var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.DoesNotContain("warning", stop.Stderr);
+        await Eventually.True(() => File.Exists(marks) && File.ReadAllText(marks).Contains("wrapper exit 0"), TimeSpan.FromSeconds(10),
+            $"the wrapper to see its master exit 0 (it was killed?): {(File.Exists(marks) ? File.ReadAllText(marks) : "no line")}");
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        AssertNothingLeft(pack, reported, port);
+        Assert.False(Native.IsAlive(wrapperPid), "the wrapper is still running");
+    }
+
+    private static void AssertNothingLeft(PackProcess pack, int successor, int port)
+    {
+        var alive = pack.AllWorkerPids.Append(successor).Where(Native.IsAlive).ToList();
+        Assert.True(alive.Count == 0, $"still running after stop: {string.Join(", ", alive)}");
+        var files = Directory.Exists(pack.RuntimeDir) ? Directory.GetFileSystemEntries(pack.RuntimeDir) : [];
+        Assert.True(files.Length == 0, $"left in the runtime dir: {string.Join(", ", files)}");
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Gopherpack.Linux;
+using Gopherpack.Master;
+using Gopherpack.Tests.Support;
+
+namespace Gopherpack.Tests.Master;
+
+/// <summary>
+/// The janitor's worker pass on real processes (issue 19, item 1): the test plays a master that dies (it closes the
+/// lifeline) with a list naming a worker that stops on SIGTERM, one that ignores it, and a pid that now belongs to
+/// another process (listed with another start time, as after the worker exited and its pid was reused).
+/// </summary>
+public sealed class JanitorWorkerTests
+{
+    [Fact]
+    public async Task The_janitor_stops_listed_workers_kills_one_that_ignores_the_signal_at_its_timeout_and_never_signals_a_reused_pid()
+    {
+        using var dir = new TempDir();
+        var obeys = Process.Start("sleep", "300")!;
+        var deaf = Process.Start("/bin/sh", ["-c", "trap '' TERM; while :; do sleep 0.2; done"])!;
+        var stranger = Process.Start("sleep", "300")!;
+        try
+        {
+            var list = new RuntimeFileList(Path.Combine(dir.Path, $"test.files.{Environment.ProcessId}"));
+            var timeout = TimeSpan.FromSeconds(1.5);
+            list.Write([], [
+                Listed(obeys.Id, timeout),
+                Listed(deaf.Id, timeout),
+                Listed(stranger.Id, timeout) with { StartTime = ProcessStat.Read(stranger.Id)!.Value.StartTime - 1 },
+            ]);
+            using var spawner = new PosixSpawner();
+            using var lifeline = new UnixPipe();
+            var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, list.Path);
+            var clock = Stopwatch.StartNew();
+            lifeline.CloseWrite();
+
+            await Eventually.True(() => obeys.HasExited, TimeSpan.FromSeconds(5), "the worker that stops on SIGTERM to get it");
+            Assert.True(clock.Elapsed < timeout, $"the worker that stops on SIGTERM went only after {clock.ElapsedMilliseconds} ms: was it killed at the timeout instead?");
+            await Eventually.True(() => deaf.HasExited, timeout + TimeSpan.FromSeconds(5), "the worker that ignores SIGTERM to be killed at its timeout");
+            Assert.True(clock.Elapsed >= timeout - TimeSpan.FromMilliseconds(200), $"the worker that ignores SIGTERM was killed after {clock.ElapsedMilliseconds} ms, before its timeout");
+            await Eventually.True(() => Processes.TryReap(janitor) is not null, TimeSpan.FromSeconds(5), "the janitor to finish");
+            Assert.False(stranger.HasExited, "the janitor signalled a process whose start time is not the listed one (a reused pid)");
+            Assert.False(File.Exists(list.Path), "the janitor left its list");
+        }
+        finally
+        {
+            foreach (var process in new[] { obeys, deaf, stranger })
+            {
+                if (!process.HasExited) process.Kill();
+                process.Dispose();
+            }
+        }
+    }
+
+    private static JanitorWorker Listed(int pid, TimeSpan timeout) => new(pid, ProcessStat.Read(pid)!.Value.StartTime, "TERM", timeout);
+}
