@@ -108,7 +108,7 @@ public sealed class WorkerChaosTests(ITestOutputHelper output)
         Assert.Contains("\"state\": \"Failed\"", result.Stdout);
         Assert.Contains("restart limit reached", result.Stdout);
         var table = await Cli.RunAsync("ps", "loop", "--runtime-dir", pack.RuntimeDir);
-        Assert.Matches(@"\n\s+1\s+-\s+\d+\s+1\s+Failed", table.Stdout);
+        Assert.Matches(@"\n\s+1\s+-\s+-\s+\d+\s+1\s+Failed", table.Stdout); // slot, pid, user, cpu, generation, state
         Assert.Equal(pack.SlotPids[0], await RawHttp.PidAsync(pack.TcpEndPoint("http")));
     }
 }
