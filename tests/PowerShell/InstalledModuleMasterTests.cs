@@ -134,7 +134,7 @@ public sealed partial class InstalledModuleMasterTests(ModuleFolder module) : Mo
                 var upgrade = Assert.Single(PS.Run($"Invoke-PackUpgrade -Name installed {Lab.Rt}").AssertNoErrors().Output);
                 Assert.Equal(secondCopy, new FileInfo($"/proc/{upgrade.Properties["NewMasterPid"].Value}/exe").LinkTarget);
 
-                var named = PS.Run($"Invoke-PackUpgrade -Name installed -Executable (Join-Path (Get-Module Gopherpack).ModuleBase gopherpack) {Lab.Rt}").AssertNoErrors();
+                var named = PS.Run($"Invoke-PackUpgrade -Name installed -Executable \"$((Get-Module Gopherpack).ModuleBase)/gopherpack\" {Lab.Rt}").AssertNoErrors();
                 Assert.Equal(secondCopy, new FileInfo($"/proc/{Assert.Single(named.Output).Properties["NewMasterPid"].Value}/exe").LinkTarget);
             }
             finally
