@@ -99,8 +99,11 @@ internal static partial class ModuleMaster
     /// <summary>$XDG_CACHE_HOME/gopherpack/VERSION, else ~/.cache/gopherpack/VERSION, else (an account with no writable home, such as nobody) TMP/gopherpack-cache-UID/VERSION.</summary>
     private static IEnumerable<CacheLocation> CacheLocations(string version)
     {
-        foreach (var (outer, own) in CacheRoots())
+        foreach (var (given, own) in CacheRoots())
+        {
+            var outer = PrivateFolderChain.Resolve(given);
             yield return new CacheLocation(outer, [Path.Combine(outer, own), Path.Combine(outer, own, version)]);
+        }
     }
 
     private static IEnumerable<(string Outer, string Own)> CacheRoots()

@@ -6,7 +6,7 @@ namespace Gopherpack.PowerShell.Cmdlets;
 /// Checks that no other account can change what a path under a cache folder names, so that the master copied
 /// there is the one that runs. The folders above the cache's own folder (say $XDG_CACHE_HOME, /tmp) are taken by
 /// their real path, and each must be owned by root or by this account and, when group or others may write it,
-/// sticky (others cannot rename or remove what is ours). The cache's own folders (CACHE/gopherpack and VERSION
+/// sticky (others cannot rename or remove what is ours); the cache's folders are then named by that real path. The cache's own folders (CACHE/gopherpack and VERSION
 /// below it) must be real folders, not links, owned by this account, and are made 0700; one owned by anyone else
 /// is refused and never changed. Checked with lstat (statx AT_SYMLINK_NOFOLLOW); once the whole chain passes,
 /// only this account or root can change it, so the path is then safe to run from.
@@ -18,12 +18,25 @@ internal static partial class PrivateFolderChain
     private const uint Sticky = 0b1_000_000_000;
     private const uint TypeMask = 0xF000, Directory = 0x4000, RegularFile = 0x8000, Link = 0xA000;
 
+    /// <summary>
+    /// <paramref name="outer"/> made if missing and taken by its real path: the cache's folders are then named
+    /// through no link, which another account could point elsewhere after the check.
+    /// </summary>
+    public static string Resolve(string outer)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(outer);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return RealPath(outer) ?? outer;
+    }
+
     /// <summary>Makes <paramref name="owned"/> (the cache's own folders, outermost first) and checks the chain; null when safe, else why not.</summary>
     public static string? Prepare(string outer, IReadOnlyList<string> owned)
     {
         try
         {
-            System.IO.Directory.CreateDirectory(outer);
             if (WhyUnsafeAbove(outer) is { } above) return above;
             foreach (var folder in owned)
             {
@@ -56,6 +69,7 @@ internal static partial class PrivateFolderChain
     {
         var real = RealPath(outer);
         if (real is null) return $"{outer} cannot be resolved (errno {Marshal.GetLastPInvokeError()})";
+        if (real != Path.TrimEndingDirectorySeparator(outer)) return $"{outer} now resolves to {real}";
         for (var folder = real; folder is not null; folder = Path.GetDirectoryName(folder))
         {
             if (Stat(folder) is not { } s) return $"{folder} cannot be read (errno {Marshal.GetLastPInvokeError()})";
