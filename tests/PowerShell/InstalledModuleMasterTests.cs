@@ -113,6 +113,22 @@ public sealed partial class InstalledModuleMasterTests(ModuleFolder module) : Mo
         });
     }
 
+    /// <summary>An I/O failure while the copy is made (here its place is taken by a folder) is PackStartFailed, not a raw .NET exception.</summary>
+    [Fact]
+    public void An_io_failure_while_copying_the_master_is_PackStartFailed()
+    {
+        var cache = Path.Combine(Lab.Path, "cache");
+        var blocked = Path.Combine(cache, "gopherpack", Version, "gopherpack");
+        Directory.CreateDirectory(Path.Combine(blocked, "inside"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        WithoutExecuteBit(new() { ["XDG_CACHE_HOME"] = cache }, () =>
+        {
+            var error = PS.Run($"Start-Pack -Manifest {PackLab.Quote(Lab.Manifest("installed", workers: 1))} {Lab.Rt}").SingleError();
+            Assert.StartsWith("PackStartFailed", error.FullyQualifiedErrorId);
+            Assert.Contains("cannot run the module's master", error.Exception.Message);
+            Assert.Null(Lab.MasterPid("installed"));
+        });
+    }
+
     /// <summary>
     /// Invoke-PackUpgrade without -Executable runs the importing module's master (here its private copy in a new
     /// cache, standing for a newer module version), not the running master's program; -Executable naming the
