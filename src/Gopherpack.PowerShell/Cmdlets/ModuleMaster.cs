@@ -10,70 +10,107 @@ namespace Gopherpack.PowerShell.Cmdlets;
 /// is executable (a folder assembled with dotnet publish). A module installed from a repository came out of a
 /// nupkg, a zip that keeps no execute bit, in a folder the user may not write (AllUsers scope): then the master
 /// runs from a private per-user copy, <c>CACHE/gopherpack/VERSION/gopherpack</c> with mode 0755, made again
-/// whenever its size or SHA-256 differs from the module's file. See docs/DESIGN.md, "The module's master".
+/// whenever its size or SHA-256 differs from the module's file, in folders that only this account can change
+/// (<see cref="PrivateFolderChain"/>); a location that fails the check is skipped for the next one. See
+/// docs/DESIGN.md, "The module's master".
 /// </summary>
 internal static partial class ModuleMaster
 {
     public const string FileName = "gopherpack";
-    private const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode Executable = PrivateFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+    private const UnixFileMode Executable = PrivateFolderChain.Private | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
-    /// <summary>The path to run; <paramref name="verbose"/> says where it came from.</summary>
+    /// <summary>The importing module's own folder.</summary>
+    public static string OwnFolder => Path.GetDirectoryName(typeof(ModuleMaster).Assembly.Location)!;
+
+    private static string OwnVersion =>
+        typeof(ModuleMaster).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    /// <summary>Whether <paramref name="file"/> is a module folder's master: named gopherpack, beside a Gopherpack.psd1.</summary>
+    public static bool IsModuleMaster(string file) =>
+        Path.GetFileName(file) == FileName && File.Exists(Path.Combine(Path.GetDirectoryName(file)!, ManifestFileName));
+
+    /// <summary>
+    /// The path to run; <paramref name="verbose"/> says where it came from. Another module folder than this one
+    /// (Invoke-PackUpgrade -Executable) gets a private copy under its own manifest's version.
+    /// </summary>
+    /// <exception cref="PackStartException">No runnable master: the message says why (a race on the files included).</exception>
     public static string Resolve(string moduleFolder, Action<string> verbose)
+    {
+        try
+        {
+            return ResolveCore(moduleFolder, verbose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PackStartException($"cannot run the module's master from {moduleFolder}: {e.Message}");
+        }
+    }
+
+    private static string ResolveCore(string moduleFolder, Action<string> verbose)
     {
         var shipped = Path.Combine(moduleFolder, FileName);
         if (!File.Exists(shipped))
             throw new PackStartException($"the module folder has no {FileName} master ({shipped}); assemble the module with: dotnet publish src/Gopherpack.PowerShell -c Release -o DIR");
         if (CanExecute(shipped)) return shipped;
 
-        var folder = CacheFolder();
-        var copy = Path.Combine(folder, FileName);
-        if (!SameContent(shipped, copy))
+        var version = Path.GetFullPath(moduleFolder).TrimEnd('/') == Path.GetFullPath(OwnFolder).TrimEnd('/') ? OwnVersion : ManifestVersion(moduleFolder) ?? OwnVersion;
+        var refused = new List<string>();
+        foreach (var location in CacheLocations(version))
         {
-            verbose($"{shipped} is not executable (a module installed from a package keeps no execute bit): copying it to {copy}");
-            CopyExecutable(shipped, folder, copy);
+            if (PrivateFolderChain.Prepare(location.Outer, location.Owned) is { } why)
+            {
+                verbose($"not using the cache folder {location.Folder}: {why}");
+                refused.Add($"{location.Folder}: {why}");
+                continue;
+            }
+            var copy = Path.Combine(location.Folder, FileName);
+            if (!PrivateFolderChain.IsOwnFile(copy) || !SameContent(shipped, copy))
+            {
+                verbose($"{shipped} is not executable (a module installed from a package keeps no execute bit): copying it to {copy}");
+                CopyExecutable(shipped, location.Folder, copy);
+            }
+            var changed = PrivateFolderChain.Recheck(location.Outer, location.Owned) ?? (PrivateFolderChain.IsOwnFile(copy) ? null : $"{copy} is no longer this account's own file");
+            if (changed is not null)
+                throw new PackStartException($"cannot run the master: its private copy changed while it was made: {changed}");
+            if (!CanExecute(copy))
+                throw new PackStartException($"cannot run the master: {shipped} is not executable and neither is its copy {copy} (a file system mounted noexec?); set XDG_CACHE_HOME to a folder that allows execution, or make {shipped} executable");
+            verbose($"running the module's master from its private copy {copy}");
+            return copy;
         }
-        if (!CanExecute(copy))
-            throw new PackStartException($"cannot run the master: {shipped} is not executable and neither is its copy {copy} (a file system mounted noexec?); set XDG_CACHE_HOME to a folder that allows execution, or make {shipped} executable");
-        verbose($"running the module's master from its private copy {copy}");
-        return copy;
+        throw new PackStartException($"cannot run the master: the module's {FileName} is not executable and no cache folder is safe to run a private copy from ({string.Join("; ", refused)})");
+    }
+
+    private const string ManifestFileName = "Gopherpack.psd1";
+
+    private static string? ManifestVersion(string moduleFolder)
+    {
+        var manifest = Path.Combine(moduleFolder, ManifestFileName);
+        if (!File.Exists(manifest)) return null;
+        var match = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(manifest), @"ModuleVersion\s*=\s*'([^'/]+)'");
+        return match.Success && match.Groups[1].Value is not ("." or "..") ? match.Groups[1].Value : null;
+    }
+
+    /// <summary>A place for the copy: <c>Outer</c> is the folder above the cache's own (checked by real path), <c>Owned</c> the folders that must be this account's, outermost first.</summary>
+    private sealed record CacheLocation(string Outer, IReadOnlyList<string> Owned)
+    {
+        public string Folder => Owned[^1];
     }
 
     /// <summary>$XDG_CACHE_HOME/gopherpack/VERSION, else ~/.cache/gopherpack/VERSION, else (an account with no writable home, such as nobody) TMP/gopherpack-cache-UID/VERSION.</summary>
-    private static string CacheFolder()
+    private static IEnumerable<CacheLocation> CacheLocations(string version)
     {
-        var version = typeof(ModuleMaster).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
-        foreach (var root in CacheRoots())
+        foreach (var (given, own) in CacheRoots())
         {
-            try
-            {
-                var folder = Path.Combine(root, version);
-                Directory.CreateDirectory(folder, PrivateFolder);
-                if (MakePrivate(root) && MakePrivate(folder)) return folder;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            var outer = PrivateFolderChain.Resolve(given);
+            yield return new CacheLocation(outer, [Path.Combine(outer, own), Path.Combine(outer, own, version)]);
         }
-        throw new PackStartException($"cannot run the master: the module's {FileName} is not executable and no private cache folder could be made (tried {string.Join(", ", CacheRoots())})");
     }
 
-    private static IEnumerable<string> CacheRoots()
+    private static IEnumerable<(string Outer, string Own)> CacheRoots()
     {
-        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg)) yield return Path.Combine(xdg, "gopherpack");
-        if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home && Path.IsPathRooted(home)) yield return Path.Combine(home, ".cache", "gopherpack");
-        yield return Path.Combine(Path.GetTempPath(), $"gopherpack-cache-{geteuid()}");
-    }
-
-    /// <summary>
-    /// A folder only this account can write: not a link, mode 0700 (set when it was wider, which only its owner
-    /// may do), writable. Only its owner (or root) can write a 0700 folder, so one that another account planted
-    /// in /tmp fails here.
-    /// </summary>
-    private static bool MakePrivate(string folder)
-    {
-        var info = new DirectoryInfo(folder);
-        if (info.LinkTarget is not null) return false;
-        if ((info.UnixFileMode & ~PrivateFolder) != 0) File.SetUnixFileMode(folder, PrivateFolder);
-        return (new DirectoryInfo(folder).UnixFileMode & ~PrivateFolder) == 0 && access(folder, W_OK) == 0;
+        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg)) yield return (xdg, "gopherpack");
+        if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home && Path.IsPathRooted(home)) yield return (Path.Combine(home, ".cache"), "gopherpack");
+        yield return (Path.GetTempPath(), $"gopherpack-cache-{PrivateFolderChain.geteuid()}");
     }
 
     private static bool SameContent(string shipped, string copy)
@@ -113,11 +150,7 @@ internal static partial class ModuleMaster
     private static bool CanExecute(string path) => access(path, X_OK) == 0;
 
     private const int X_OK = 1;
-    private const int W_OK = 2;
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int access(string path, int mode);
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
 }

@@ -40,6 +40,19 @@ public sealed class SystemdUnitExampleTests
         Assert.Equal("yes", template["RuntimeDirectoryPreserve"]);
     }
 
+    /// <summary>Every unit sharing /run/gopherpack keeps it when it stops: else stopping hello deletes the sockets of gopherpack@api.</summary>
+    [Theory]
+    [InlineData("hello.service")]
+    [InlineData("hello-notify-reload.service")]
+    [InlineData("gopherpack@.service")]
+    public void A_unit_sharing_the_runtime_directory_preserves_it(string file)
+    {
+        var unit = Unit(file);
+        Assert.Equal("gopherpack", unit["RuntimeDirectory"]);
+        Assert.True(unit.TryGetValue("RuntimeDirectoryPreserve", out var preserve), $"{file} has no RuntimeDirectoryPreserve=");
+        Assert.Equal("yes", preserve);
+    }
+
     /// <summary>The test plays systemd's socket unit with a small launcher (binds, names fd 3, execs the master).</summary>
     [Fact]
     public Task The_example_units_work_as_documented_with_an_emulated_socket_unit() => RunExample(systemdSocketActivate: false);
