@@ -208,6 +208,110 @@ public sealed class WorkerAccountTests
         Assert.True(allowed.Code == 0, allowed.ToString());
     }
 
+    [Fact]
+    public async Task A_symlink_the_account_puts_in_place_of_a_unix_socket_is_never_followed_by_reload_sighup_or_upgrade()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // The account may write the socket's folder: it can replace the socket file with a symlink to a root-owned file.
+        var folder = Directory.CreateDirectory(Path.Combine(dir.Path, "nsock")).FullName;
+        UnixAccounts.Chown(folder, Nobody.Uid, Nobody.Gid);
+        var socketPath = Path.Combine(folder, "app.sock");
+        var target = Path.Combine(dir.Path, "root-owned");
+        File.WriteAllText(target, "secret");
+        File.SetUnixFileMode(target, (UnixFileMode)0b110_100_000);
+        await using var pack = await PackProcess.StartAsync($"""
+            name: symsock
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            listeners:
+              - {"{"} name: local, address: "unix://{socketPath}", fileMode: "0660" {"}"}
+            """, dir: dir);
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var planted = await RunAsNobody(["ln", "-sfn", target, socketPath]);
+        Assert.True(planted.Code == 0, planted.ToString());
+
+        var reload = await Cli.RunAsync("reload", "symsock", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        pack.Signal(1); // SIGHUP
+        await Eventually.Value(async () => (await client.StatusAsync("symsock")) is { Generation: 3 } s && s.Workers.All(w => w.IsReady && w.Generation == 3) ? s : null,
+            Wait, $"generation 3 after SIGHUP; log:\n{pack.Log}");
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        var upgrade = await Cli.RunAsync("upgrade", "symsock", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        Assert.Contains(pack.Lines, l => l.Contains("no longer the socket the master bound"));
+    }
+
+    [Fact]
+    public async Task A_notify_message_another_process_of_the_account_forges_is_dropped_and_logged()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // sleep never sends READY=1: only a forged message could make it ready.
+        await using var pack = await PackProcess.StartAsync("""
+            name: forged
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            ready: { mode: notify, timeout: 120s }
+            """, waitReady: false, dir: dir);
+        await Eventually.True(() => pack.SlotPids.ContainsKey(0), Wait, $"the worker to start; log:\n{pack.Log}");
+        var notifyRoot = Path.Combine(pack.RuntimeDir, "forged.notify");
+        var folder = Path.Combine(notifyRoot, pack.MasterPid.ToString());
+        Assert.Equal("711 711", $"{Run("stat", "-c", "%a", notifyRoot).Trim()} {Run("stat", "-c", "%a", folder).Trim()}");
+        Assert.Equal("600", Run("stat", "-c", "%a", Path.Combine(pack.RuntimeDir, $"forged.files.{pack.MasterPid}")).Trim());
+        var sockets = Directory.GetFiles(folder);
+        Assert.NotEmpty(sockets);
+
+        foreach (var socket in sockets)
+        {
+            var sent = await RunAsNobody(["perl", "-MSocket", "-e",
+                "socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die $!; send($s, 'READY=1', 0, pack_sockaddr_un($ARGV[0])) or die $!", socket]);
+            Assert.True(sent.Code == 0, sent.ToString());
+        }
+        await pack.WaitForLine(l => l.Contains(" notify: ") && l.Contains("dropped 1 notify message"), Wait, "the forged message to be dropped and logged");
+        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("forged");
+        Assert.False(status.Workers.Single().IsReady, "a READY=1 forged by another process made the worker ready; log:\n" + pack.Log);
+        Assert.DoesNotContain(pack.Lines, l => l.Contains(" pack-ready: "));
+    }
+
+    [Fact]
+    public async Task A_reload_re_applies_the_socket_files_owner_and_mode_and_takes_them_back_when_user_is_removed()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var socketPath = Path.Combine(dir.Path, "re.sock");
+        string Manifest(string user) => $"""
+            name: reowned
+            command: sleep
+            args: ["300"]
+            workers: 1
+            {user}
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            listeners:
+              - {"{"} name: local, address: "unix://{socketPath}", fileMode: "0660" {"}"}
+            """;
+        await using var pack = await PackProcess.StartAsync(Manifest("user: nobody"), dir: dir);
+        Assert.Equal($"{Nobody.Uid}:{Nobody.Gid} 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+        // The account owns the file, so it may open it to everyone.
+        var opened = await RunAsNobody(["chmod", "0666", socketPath]);
+        Assert.True(opened.Code == 0, opened.ToString());
+        var reload = await Cli.RunAsync("reload", "reowned", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal($"{Nobody.Uid}:{Nobody.Gid} 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+
+        File.WriteAllText(Path.Combine(dir.Path, "app.yml"), Manifest(""));
+        reload = await Cli.RunAsync("reload", "reowned", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+    }
+
     /// <summary>Every worker of the pack is ready, runs as nobody (real, effective, saved uid; gid), with no capabilities and no_new_privs.</summary>
     private static async Task<PackStatus> AllReadyAsNobody(PackClient client, int workers, int generation, string after, PackProcess pack, Func<PackStatus, bool>? also = null)
     {
