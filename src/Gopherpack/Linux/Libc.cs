@@ -70,6 +70,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getpgid(int pid);
+    [LibraryImport(Lib)] public static partial int getgrouplist(byte* user, uint group, uint* groups, int* count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int waitid(int idType, int id, byte* info, int options);
 
     /// <summary>struct flock (the same on x86_64 and arm64); OFD locks need l_pid 0.</summary>

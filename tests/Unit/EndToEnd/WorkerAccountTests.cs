@@ -127,6 +127,30 @@ public sealed class WorkerAccountTests
     }
 
     [Fact]
+    public async Task An_app_file_argument_the_account_cannot_read_fails_the_start_at_once_naming_it()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var app = Path.Combine(dir.Path, "app.sh");
+        File.WriteAllText(app, "sleep 300\n");
+        File.SetUnixFileMode(app, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var pack = await PackProcess.StartAsync($"""
+            name: closedapp
+            command: sh
+            args: [app.sh]
+            workingDirectory: {dir.Path}
+            workers: 1
+            user: nobody
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            restart: {"{"} backoff: {"{"} initial: 10ms {"}"} {"}"}
+            """, waitReady: false, dir: dir);
+
+        Assert.Equal(1, await pack.WaitForExit(Wait));
+        Assert.Contains($"user nobody (uid {Nobody.Uid}, gid {Nobody.Gid}) cannot read the file app.sh (an argument of the command)", pack.Log);
+        Assert.Single(pack.AllWorkerPids);
+    }
+
+    [Fact]
     public async Task A_runtime_dir_the_account_cannot_reach_fails_the_start_naming_the_notify_socket()
     {
         RequireRoot();
@@ -279,6 +303,40 @@ public sealed class WorkerAccountTests
         var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("forged");
         Assert.False(status.Workers.Single().IsReady, "a READY=1 forged by another process made the worker ready; log:\n" + pack.Log);
         Assert.DoesNotContain(pack.Lines, l => l.Contains(" pack-ready: "));
+    }
+
+    [Fact]
+    public async Task Group_replaces_the_primary_group_in_the_supplementary_list_and_root_session_variables_are_not_passed_on()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var users = UnixAccounts.Group("users") ?? throw new InvalidOperationException("no group 'users' on this machine");
+        var environment = new Dictionary<string, string>
+        {
+            ["SHELL"] = "/bin/bash", ["MAIL"] = "/var/mail/root", ["XDG_RUNTIME_DIR"] = "/run/user/0",
+            ["SUDO_USER"] = "admin", ["SUDO_UID"] = "1000", ["KEEP_ME"] = "yes",
+        };
+        await using var pack = await PackProcess.StartAsync("""
+            name: groups
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            group: users
+            env: { SUDO_COMMAND: from-the-manifest }
+            ready: { mode: delay, delay: 100ms }
+            """, environment: environment, dir: dir);
+        var worker = pack.SlotPids[0];
+        Assert.Equal($"{users}", Native.StatusField(worker, "Groups").Trim());
+        var env = File.ReadAllText($"/proc/{worker}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('=', 2)).ToDictionary(e => e[0], e => e[1]);
+        Assert.Equal(Nobody.Shell, env["SHELL"]);
+        Assert.Equal("yes", env["KEEP_ME"]);
+        Assert.Equal("from-the-manifest", env["SUDO_COMMAND"]);
+        Assert.DoesNotContain("MAIL", env.Keys);
+        Assert.DoesNotContain("XDG_RUNTIME_DIR", env.Keys);
+        Assert.DoesNotContain("SUDO_USER", env.Keys);
+        Assert.DoesNotContain("SUDO_UID", env.Keys);
     }
 
     [Fact]
