@@ -340,6 +340,23 @@ public sealed class WorkerAccountTests
     }
 
     [Fact]
+    public async Task A_notify_message_from_a_helper_in_the_workers_process_group_is_taken()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // sh is the worker (its process group's leader); perl, its child, sends READY=1 for it.
+        await using var pack = await PackProcess.StartAsync("""
+            name: helper
+            command: sh
+            args: ["-c", "perl -MSocket -e 'socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die; send($s, q(READY=1), 0, pack_sockaddr_un($ARGV[0])) or die' \"$NOTIFY_SOCKET\"; exec sleep 300"]
+            workers: 1
+            user: nobody
+            ready: { mode: notify, timeout: 60s }
+            """, dir: dir);
+        Assert.DoesNotContain(pack.Lines, l => l.Contains(" notify: "));
+    }
+
+    [Fact]
     public async Task A_reload_re_applies_the_socket_files_owner_and_mode_and_takes_them_back_when_user_is_removed()
     {
         RequireRoot();
