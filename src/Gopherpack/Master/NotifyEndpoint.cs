@@ -14,7 +14,7 @@ namespace Gopherpack.Master;
 /// </summary>
 public sealed class NotifyEndpoint : IDisposable
 {
-    private const int MaxDatagram = 4096;
+    private const int MaxDatagram = 4096, SoPassCred = 16;
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
@@ -50,8 +50,6 @@ public sealed class NotifyEndpoint : IDisposable
             throw;
         }
     }
-
-    private const int SoPassCred = 16;
 
     /// <summary>The worker is spawned: messages are read from now on, and taken from <paramref name="workerPid"/>'s process group only.</summary>
     public void Accept(int workerPid) => _ = ReceiveLoop(workerPid);
