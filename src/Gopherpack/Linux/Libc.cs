@@ -54,6 +54,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] public static partial uint geteuid();
     [LibraryImport(Lib)] public static partial uint getegid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int chown(byte* path, uint owner, uint group);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fchownat(int dirFd, byte* path, uint owner, uint group, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int chmod(byte* path, uint mode);
     [LibraryImport(Lib)] public static partial int getpwnam_r(byte* name, Passwd* entry, byte* buffer, nint length, Passwd** result);
     [LibraryImport(Lib)] public static partial int getpwuid_r(uint uid, Passwd* entry, byte* buffer, nint length, Passwd** result);
     [LibraryImport(Lib)] public static partial int getgrnam_r(byte* name, Group* entry, byte* buffer, nint length, Group** result);
@@ -66,6 +68,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nint count, long offset);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getpgid(int pid);
+    [LibraryImport(Lib)] public static partial int getgrouplist(byte* user, uint group, uint* groups, int* count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int waitid(int idType, int id, byte* info, int options);
 
     /// <summary>struct flock (the same on x86_64 and arm64); OFD locks need l_pid 0.</summary>
@@ -85,6 +90,13 @@ internal static unsafe partial class Libc
 
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit { public ulong Current; public ulong Max; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec { public byte* Base; public nint Length; }
+
+    /// <summary>struct msghdr (64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr { public void* Name; public uint NameLength; public IoVec* Iov; public nint IovLength; public byte* Control; public nint ControlLength; public int Flags; }
 
     public static string Error(int errno) => Marshal.GetPInvokeErrorMessage(errno) + $" (errno {errno})";
 }

@@ -14,6 +14,9 @@ public static class Processes
 
     public static bool Signal(int pid, int signal) => Libc.kill(pid, signal) == 0;
 
+    /// <summary>The process group of <paramref name="pid"/>; -1 if there is no such process.</summary>
+    public static int GroupOf(int pid) => Libc.getpgid(pid);
+
     /// <summary>Reaps <paramref name="pid"/> if it has exited; null while it runs.</summary>
     public static ExitStatus? TryReap(int pid)
     {

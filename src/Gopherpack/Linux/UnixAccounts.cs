@@ -4,7 +4,7 @@ using System.Text;
 namespace Gopherpack.Linux;
 
 /// <summary>An entry of the user database (passwd, through NSS: files, LDAP, systemd-userdb alike).</summary>
-public sealed record UnixAccount(string Name, uint Uid, uint Gid, string Home);
+public sealed record UnixAccount(string Name, uint Uid, uint Gid, string Home, string Shell);
 
 /// <summary>Looks up users and groups with getpwnam_r/getpwuid_r/getgrnam_r/getgrgid_r.</summary>
 public static unsafe class UnixAccounts
@@ -36,7 +36,7 @@ public static unsafe class UnixAccounts
                 else fixed (byte* n = Encode(name)) error = Libc.getpwnam_r(n, &entry, b, size, &result);
                 if (error == Libc.ERANGE) continue;
                 if (error != 0 || result is null) return null;
-                return new UnixAccount(Decode(entry.Name), entry.Uid, entry.Gid, Decode(entry.Home));
+                return new UnixAccount(Decode(entry.Name), entry.Uid, entry.Gid, Decode(entry.Home), Decode(entry.Shell));
             }
         }
         return null;
@@ -60,6 +60,26 @@ public static unsafe class UnixAccounts
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// The groups <paramref name="user"/> is a member of in the group database, with <paramref name="group"/> (its primary
+    /// group: the manifest's <c>group</c> or the passwd one) first, as initgroups(user, group) gives them.
+    /// </summary>
+    public static IReadOnlyList<uint> GroupList(string user, uint group)
+    {
+        var count = 64;
+        fixed (byte* name = Encode(user))
+            while (true)
+            {
+                var groups = new uint[count];
+                var found = count;
+                fixed (uint* g = groups)
+                    if (Libc.getgrouplist(name, group, g, &found) >= 0) return groups.Take(found).ToList();
+                if (found <= count) count *= 2;
+                else count = found;
+                if (count > 1 << 16) return [group];
+            }
     }
 
     /// <summary>Changes the owner of a file (a unix socket the account must reach).</summary>

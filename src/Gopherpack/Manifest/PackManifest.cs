@@ -35,7 +35,8 @@ public sealed record PackManifest
 
 /// <summary>The account workers run as: uid, primary group (or the manifest's <c>group</c>), home.</summary>
 /// <param name="Group">The group's name, or its number when the group database has no name for it.</param>
-public sealed record WorkerAccount(string User, uint Uid, uint Gid, string Group, string Home)
+/// <param name="Shell">The account's login shell (passwd), the workers' SHELL.</param>
+public sealed record WorkerAccount(string User, uint Uid, uint Gid, string Group, string Home, string Shell = "")
 {
     public override string ToString() => $"{User} (uid {Uid}, gid {Gid})";
 }

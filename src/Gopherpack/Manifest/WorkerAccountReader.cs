@@ -52,7 +52,7 @@ internal static class WorkerAccountReader
             r.Error(groupNode, $"'group' (gid {gid}) needs a master running as root; this one runs as gid {UnixAccounts.EffectiveGid}");
             return null;
         }
-        return new WorkerAccount(account.Name, account.Uid, gid, UnixAccounts.GroupName(gid) ?? gid.ToString(CultureInfo.InvariantCulture), account.Home);
+        return new WorkerAccount(account.Name, account.Uid, gid, UnixAccounts.GroupName(gid) ?? gid.ToString(CultureInfo.InvariantCulture), account.Home, account.Shell);
     }
 
     private static bool IsNumber(string text, out uint value) =>

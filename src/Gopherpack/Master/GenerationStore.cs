@@ -40,23 +40,24 @@ internal sealed class GenerationStore(int lifelineReadFd)
     public void Prepare(int generation, PackManifest manifest, int slots)
     {
         var listeners = ListenerSet.Bind(manifest.Listeners, slots, ServingListeners);
-        if (manifest.Account is { } account)
+        if (listeners.ApplySocketFileAccess(manifest.Account, onlyOwn: true) is [var problem, ..])
         {
-            try { listeners.GiveSocketFilesTo(account); }
-            catch (IOException e)
-            {
-                listeners.Abandon();
-                throw new ListenerException(e.Message);
-            }
+            listeners.Abandon();
+            throw new ListenerException(problem);
         }
         _generations[generation] = new Generation(listeners, Launcher(manifest, listeners));
     }
 
-    /// <summary>The new generation serves: the old one's options changes are applied to kept sockets, the rest closed.</summary>
-    public ListenerSet Commit(int generation)
+    /// <summary>
+    /// The new generation serves: the old one's options changes are applied to kept sockets, the rest closed, and every
+    /// socket file gets the new manifest's owner and file mode again.
+    /// </summary>
+    /// <param name="problems">Why a socket file was left alone, one line each.</param>
+    public ListenerSet Commit(int generation, out IReadOnlyList<string> problems)
     {
         var next = _generations[generation].Listeners;
         ServingListeners.HandOver(next);
+        problems = next.ApplySocketFileAccess(_generations[generation].Launcher.Manifest.Account);
         _generations.Remove(Serving);
         Serving = generation;
         return next;

@@ -48,13 +48,30 @@ public sealed class ListenerSet : IDisposable
         _listeners.Where(l => l.Spec.Address.UnixPath is not null && l.SocketFile is not null && !l.KeepFile).Select(l => (l.Spec.Address.UnixPath!, l.SocketFile!.Value));
 
     /// <summary>
-    /// Gives the unix socket files this set bound itself to the workers' account (systemd's are left alone), so that
-    /// with <c>fileMode</c> 0660 the account's group can connect, as it could to a socket the account bound.
+    /// Gives the unix socket files this set bound itself (systemd's are left alone) to the workers' account, or to the
+    /// master's own when there is none, and sets their <c>fileMode</c>: with 0660 the account's group can connect, as it
+    /// could to a socket the account bound. Done at start and on every reload, so a file the account chmodded is put
+    /// right, and a reload that drops <c>user</c> takes the files back. Symlinks are never followed (<see cref="SocketFileAccess"/>).
     /// </summary>
-    /// <exception cref="IOException">chown failed.</exception>
-    public void GiveSocketFilesTo(WorkerAccount account)
+    /// <param name="onlyOwn">Only the sockets this set bound itself, not those it kept from the serving generation.</param>
+    /// <returns>Why a file was left alone (replaced since it was bound, or the change failed), one line each.</returns>
+    public IReadOnlyList<string> ApplySocketFileAccess(WorkerAccount? account, bool onlyOwn = false)
     {
-        foreach (var (path, _) in SocketFiles) UnixAccounts.Chown(path, account.Uid, account.Gid);
+        var problems = new List<string>();
+        foreach (var listener in _listeners)
+        {
+            if (listener.KeepFile || listener.Spec.Address.UnixPath is not { } path || listener.SocketFile is not { } id) continue;
+            if (onlyOwn && listener.Sockets.Any(_borrowed.Contains)) continue;
+            try
+            {
+                SocketFileAccess.Set(path, id, account?.Uid ?? UnixAccounts.EffectiveUid, account?.Gid ?? UnixAccounts.EffectiveGid, listener.Spec.FileMode);
+            }
+            catch (IOException e)
+            {
+                problems.Add($"listener '{listener.Spec.Name}': {e.Message}");
+            }
+        }
+        return problems;
     }
 
     /// <exception cref="ListenerException">A listener could not be bound, or its address is in use by another process; what this call bound is closed again.</exception>
@@ -157,8 +174,8 @@ public sealed class ListenerSet : IDisposable
     }
 
     /// <summary>
-    /// After <paramref name="next"/> took over: applies its options to the sockets it kept (backlog, file mode),
-    /// closes the sockets it did not keep, and removes their unix socket files.
+    /// After <paramref name="next"/> took over: applies its options to the sockets it kept (backlog; owner and file
+    /// mode are re-applied by <see cref="ApplySocketFileAccess"/>), closes the sockets it did not keep, and removes their unix socket files.
     /// </summary>
     public void HandOver(ListenerSet next)
     {
@@ -195,8 +212,6 @@ public sealed class ListenerSet : IDisposable
         var spec = listener.Spec;
         if (spec.Backlog != previous.Backlog)
             foreach (var socket in listener.Sockets) socket.Listen(spec.Backlog);
-        if (spec.FileMode != previous.FileMode && spec.Address.UnixPath is { } path && spec.FileMode is { } mode && OwnsSocketFile(listener))
-            File.SetUnixFileMode(path, (UnixFileMode)mode);
     }
 
     /// <summary>Keeps the serving generation's socket(s) for an unchanged address; reuseport slots beyond its count get new sockets.</summary>
@@ -319,8 +334,8 @@ public sealed class ListenerSet : IDisposable
         try
         {
             socket.Bind(new UnixDomainSocketEndPoint(path));
-            var id = FileId.OfPath(path);
-            if (spec.FileMode is { } mode) File.SetUnixFileMode(path, (UnixFileMode)mode);
+            var id = FileId.OfPath(path) ?? throw new IOException($"the socket file {path} vanished as it was bound");
+            if (spec.FileMode is { } mode) SocketFileAccess.Set(path, id, null, null, mode);
             socket.Listen(spec.Backlog);
             return new BoundListener(spec, spec.Address.ToString()) { Shared = socket, SocketFile = id };
         }

@@ -67,8 +67,10 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Log = log;
         // One folder per master: during an upgrade two masters' workers have notify sockets side by side.
         _notifyDirectory = Path.Combine(runtime.NotifyDirectory(manifest.Name), Environment.ProcessId.ToString());
-        Directory.CreateDirectory(_notifyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        _io = new WorkerIo(_notifyDirectory, MasterOutput.Standard, (id, message) => Post(new WorkerNotified(id, message)));
+        CreatePrivateFolder(runtime.NotifyDirectory(manifest.Name));
+        CreatePrivateFolder(_notifyDirectory);
+        _io = new WorkerIo(_notifyDirectory, MasterOutput.Standard, (id, message) => Post(new WorkerNotified(id, message)),
+            (_, why) => Log.Warn("notify", why));
         _lifeline = new UnixPipe();
         _generations = new GenerationStore(_lifeline.ReadFd);
         var generation = options.Handover is { } handover ? handover.Generation + 1 : 1;
@@ -313,6 +315,15 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     private bool _notifyFoldersOpen;
 
+    /// <summary>0700, or 0711 at most once workers of another account must search it: never listable (left 0755 by an older master).</summary>
+    private static void CreatePrivateFolder(string path)
+    {
+        const UnixFileMode listable = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & listable) != 0) File.SetUnixFileMode(path, mode & ~listable);
+    }
+
     /// <summary>
     /// Workers of another account must reach their notify sockets: the runtime dir and the notify folders become
     /// searchable by everyone (0711: no listing); each socket itself is the worker account's alone (0600).
@@ -411,7 +422,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void CommitGeneration(int generation)
     {
-        var next = _generations.Commit(generation);
+        var next = _generations.Commit(generation, out var problems);
+        foreach (var problem in problems) Log.Warn("listen", problem);
         _manifest = _supervisor.Manifest;
         UpdateRuntimeFiles();
         foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");

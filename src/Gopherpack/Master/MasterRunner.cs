@@ -81,9 +81,10 @@ public static class MasterRunner
                 log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
             metricsSocket = BindMetrics(manifest, handover);
             listeners = ListenerSet.Bind(manifest.Listeners, slotCpus.Count, inherited, out var unused, new RetiredSockets(handover?.RetiredSockets));
+            // Upgraded from a master whose manifest had another 'user': the files are taken back too.
+            foreach (var problem in listeners.ApplySocketFileAccess(manifest.Account)) log.Warn("listen", problem);
             if (manifest.Account is { } account)
             {
-                listeners.GiveSocketFilesTo(account);
                 if (WorkerLauncher.ChangesIdentity(account) && WorkerLauncher.FindSetpriv() is null)
                     throw new InvalidOperationException($"'user: {account.User}' needs util-linux setpriv to change the workers' identity, and it is not installed");
                 log.Info("setup", $"workers run as {account}" + (WorkerLauncher.ChangesIdentity(account) ? ", with no capabilities and no_new_privs" : ", the master's own account"));

@@ -105,7 +105,10 @@ public sealed class RuntimeFileList(string path)
         lines.AddRange(workers.Select(w => w.Line));
         // CreateNew (O_EXCL) never follows a symlink planted at the temporary name.
         File.Delete(temp);
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        using (var stream = new FileStream(temp, new FileStreamOptions
+               {
+                   Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+               }))
         using (var writer = new StreamWriter(stream))
             foreach (var line in lines) writer.WriteLine(line);
         File.Move(temp, Path, overwrite: true);

@@ -11,11 +11,15 @@ namespace Gopherpack.Master;
 /// </summary>
 internal static class WorkerIdentity
 {
+    /// <summary>
+    /// The supplementary groups are initgroups(user, group), as systemd's User=/Group= give them: setpriv's
+    /// --init-groups would use the passwd primary group even when the manifest names another <c>group</c>.
+    /// </summary>
     public static string[] SetprivOptions(WorkerAccount account) =>
     [
         "--reuid", account.Uid.ToString(CultureInfo.InvariantCulture),
         "--regid", account.Gid.ToString(CultureInfo.InvariantCulture),
-        "--init-groups",
+        "--groups", string.Join(',', Linux.UnixAccounts.GroupList(account.User, account.Gid).Select(g => g.ToString(CultureInfo.InvariantCulture))),
         "--inh-caps=-all",
         "--bounding-set=-all",
         "--no-new-privs",
@@ -37,6 +41,10 @@ internal static class WorkerIdentity
         foreach (var tls in manifest.Listeners.Select(l => l.Tls).OfType<TlsSpec>())
             foreach (var (what, path) in new[] { ("TLS certificate", tls.Certificate), ("TLS key", tls.Key) })
                 script.Append($"[ -r {Quote(path)} ] || fail {Quote($"cannot read the {what} {path}")}; ");
+        // An argument naming an existing file (the app of `command: python3`, `args: [app.py]`) must be readable too;
+        // checked after the cd, so a relative one is taken from the working directory as the worker takes it.
+        foreach (var arg in manifest.Args.Distinct().Where(a => !a.StartsWith('-') && File.Exists(Path.Combine(manifest.WorkingDirectory, a))))
+            script.Append($"[ -r {Quote(arg)} ] || fail {Quote($"cannot read the file {arg} (an argument of the command)")}; ");
         return script.ToString();
     }
 

@@ -8,7 +8,8 @@ namespace Gopherpack.Master;
 /// The I/O of each worker process: its notify socket and the pumps that copy its stdout and stderr to the
 /// master's outputs. Everything created for a worker that fails to start is released again.
 /// </summary>
-public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action<long, string> onNotify)
+/// <param name="onNotifyDropped">Told (rate-limited) about notify messages from processes outside a worker's process group.</param>
+public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action<long, string> onNotify, Action<long, string>? onNotifyDropped = null)
 {
     /// <summary>The pipes reach EOF just after the exit; the pumps get this long to read the last lines.</summary>
     public static readonly TimeSpan LastLinesWait = TimeSpan.FromMilliseconds(200);
@@ -35,13 +36,14 @@ public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action
         var opened = new List<IDisposable>();
         try
         {
-            var notify = new NotifyEndpoint(path, message => onNotify(workerId, message), account);
+            var notify = new NotifyEndpoint(path, message => onNotify(workerId, message), why => onNotifyDropped?.Invoke(workerId, why), account);
             opened.Add(notify);
             var stdout = new UnixPipe();
             opened.Add(stdout);
             var stderr = new UnixPipe();
             opened.Add(stderr);
             var pid = spawn(path, stdout.WriteFd, stderr.WriteFd);
+            notify.Accept(pid);
             stdout.CloseWrite();
             stderr.CloseWrite();
             var recent = new RecentLines();

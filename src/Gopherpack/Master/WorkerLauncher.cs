@@ -47,6 +47,9 @@ public sealed class WorkerLauncher
             environment["HOME"] = account.Home;
             if (ChangesIdentity(account))
             {
+                // Root's session variables are no business of another account's workers.
+                if (account.Shell.Length > 0) environment["SHELL"] = account.Shell;
+                foreach (var key in environment.Keys.Where(IsRootSessionVariable).ToList()) environment.Remove(key);
                 if (_setpriv is null) throw new SpawnException($"'user: {account.User}' needs util-linux setpriv, and it is not installed");
                 _dropIdentity = WorkerIdentity.SetprivOptions(account);
                 _script = WorkerIdentity.CheckingScript(account, manifest, SetupFailedPrefix, SetupFailedCode) + SetListenPid.Replace("\"$0\" \"$@\"", "\"$@\"", StringComparison.Ordinal);
@@ -56,6 +59,9 @@ public sealed class WorkerLauncher
         _baseEnvironment = environment.Select(p => $"{p.Key}={p.Value}").ToList();
         _pinnedEnvironment = [.. OneCoreRuntimeDefaults.For(new HashSet<string>(environment.Keys, StringComparer.Ordinal))];
     }
+
+    private static bool IsRootSessionVariable(string key) =>
+        key is "MAIL" or "XDG_RUNTIME_DIR" || key.StartsWith("SUDO_", StringComparison.Ordinal);
 
     /// <summary>The manifest its workers are started from (their stop signal and timeout among it).</summary>
     public PackManifest Manifest => _manifest;

@@ -127,6 +127,30 @@ public sealed class WorkerAccountTests
     }
 
     [Fact]
+    public async Task An_app_file_argument_the_account_cannot_read_fails_the_start_at_once_naming_it()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var app = Path.Combine(dir.Path, "app.sh");
+        File.WriteAllText(app, "sleep 300\n");
+        File.SetUnixFileMode(app, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var pack = await PackProcess.StartAsync($"""
+            name: closedapp
+            command: sh
+            args: [app.sh]
+            workingDirectory: {dir.Path}
+            workers: 1
+            user: nobody
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            restart: {"{"} backoff: {"{"} initial: 10ms {"}"} {"}"}
+            """, waitReady: false, dir: dir);
+
+        Assert.Equal(1, await pack.WaitForExit(Wait));
+        Assert.Contains($"user nobody (uid {Nobody.Uid}, gid {Nobody.Gid}) cannot read the file app.sh (an argument of the command)", pack.Log);
+        Assert.Single(pack.AllWorkerPids);
+    }
+
+    [Fact]
     public async Task A_runtime_dir_the_account_cannot_reach_fails_the_start_naming_the_notify_socket()
     {
         RequireRoot();
@@ -206,6 +230,161 @@ public sealed class WorkerAccountTests
         // Its own account is no change of identity: allowed.
         var allowed = await RunAsNobody([.. cli, "validate", own]);
         Assert.True(allowed.Code == 0, allowed.ToString());
+    }
+
+    [Fact]
+    public async Task A_symlink_the_account_puts_in_place_of_a_unix_socket_is_never_followed_by_reload_sighup_or_upgrade()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // The account may write the socket's folder: it can replace the socket file with a symlink to a root-owned file.
+        var folder = Directory.CreateDirectory(Path.Combine(dir.Path, "nsock")).FullName;
+        UnixAccounts.Chown(folder, Nobody.Uid, Nobody.Gid);
+        var socketPath = Path.Combine(folder, "app.sock");
+        var target = Path.Combine(dir.Path, "root-owned");
+        File.WriteAllText(target, "secret");
+        File.SetUnixFileMode(target, (UnixFileMode)0b110_100_000);
+        await using var pack = await PackProcess.StartAsync($"""
+            name: symsock
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            listeners:
+              - {"{"} name: local, address: "unix://{socketPath}", fileMode: "0660" {"}"}
+            """, dir: dir);
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var planted = await RunAsNobody(["ln", "-sfn", target, socketPath]);
+        Assert.True(planted.Code == 0, planted.ToString());
+
+        var reload = await Cli.RunAsync("reload", "symsock", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        pack.Signal(1); // SIGHUP
+        await Eventually.Value(async () => (await client.StatusAsync("symsock")) is { Generation: 3 } s && s.Workers.All(w => w.IsReady && w.Generation == 3) ? s : null,
+            Wait, $"generation 3 after SIGHUP; log:\n{pack.Log}");
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        var upgrade = await Cli.RunAsync("upgrade", "symsock", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 0, upgrade + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 640", Run("stat", "-c", "%u:%g %a", target).Trim());
+        Assert.Contains(pack.Lines, l => l.Contains("no longer the socket the master bound"));
+    }
+
+    [Fact]
+    public async Task A_notify_message_another_process_of_the_account_forges_is_dropped_and_logged()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // sleep never sends READY=1: only a forged message could make it ready.
+        await using var pack = await PackProcess.StartAsync("""
+            name: forged
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            ready: { mode: notify, timeout: 120s }
+            """, waitReady: false, dir: dir);
+        await Eventually.True(() => pack.SlotPids.ContainsKey(0), Wait, $"the worker to start; log:\n{pack.Log}");
+        var notifyRoot = Path.Combine(pack.RuntimeDir, "forged.notify");
+        var folder = Path.Combine(notifyRoot, pack.MasterPid.ToString());
+        Assert.Equal("711 711", $"{Run("stat", "-c", "%a", notifyRoot).Trim()} {Run("stat", "-c", "%a", folder).Trim()}");
+        Assert.Equal("600", Run("stat", "-c", "%a", Path.Combine(pack.RuntimeDir, $"forged.files.{pack.MasterPid}")).Trim());
+        var sockets = Directory.GetFiles(folder);
+        Assert.NotEmpty(sockets);
+
+        foreach (var socket in sockets)
+        {
+            var sent = await RunAsNobody(["perl", "-MSocket", "-e",
+                "socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die $!; send($s, 'READY=1', 0, pack_sockaddr_un($ARGV[0])) or die $!", socket]);
+            Assert.True(sent.Code == 0, sent.ToString());
+        }
+        await pack.WaitForLine(l => l.Contains(" notify: ") && l.Contains("dropped 1 notify message"), Wait, "the forged message to be dropped and logged");
+        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("forged");
+        Assert.False(status.Workers.Single().IsReady, "a READY=1 forged by another process made the worker ready; log:\n" + pack.Log);
+        Assert.DoesNotContain(pack.Lines, l => l.Contains(" pack-ready: "));
+    }
+
+    [Fact]
+    public async Task Group_replaces_the_primary_group_in_the_supplementary_list_and_root_session_variables_are_not_passed_on()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var users = UnixAccounts.Group("users") ?? throw new InvalidOperationException("no group 'users' on this machine");
+        var environment = new Dictionary<string, string>
+        {
+            ["SHELL"] = "/bin/bash", ["MAIL"] = "/var/mail/root", ["XDG_RUNTIME_DIR"] = "/run/user/0",
+            ["SUDO_USER"] = "admin", ["SUDO_UID"] = "1000", ["KEEP_ME"] = "yes",
+        };
+        await using var pack = await PackProcess.StartAsync("""
+            name: groups
+            command: sleep
+            args: ["300"]
+            workers: 1
+            user: nobody
+            group: users
+            env: { SUDO_COMMAND: from-the-manifest }
+            ready: { mode: delay, delay: 100ms }
+            """, environment: environment, dir: dir);
+        var worker = pack.SlotPids[0];
+        Assert.Equal($"{users}", Native.StatusField(worker, "Groups").Trim());
+        var env = File.ReadAllText($"/proc/{worker}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('=', 2)).ToDictionary(e => e[0], e => e[1]);
+        Assert.Equal(Nobody.Shell, env["SHELL"]);
+        Assert.Equal("yes", env["KEEP_ME"]);
+        Assert.Equal("from-the-manifest", env["SUDO_COMMAND"]);
+        Assert.DoesNotContain("MAIL", env.Keys);
+        Assert.DoesNotContain("XDG_RUNTIME_DIR", env.Keys);
+        Assert.DoesNotContain("SUDO_USER", env.Keys);
+        Assert.DoesNotContain("SUDO_UID", env.Keys);
+    }
+
+    [Fact]
+    public async Task A_notify_message_from_a_helper_in_the_workers_process_group_is_taken()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        // sh is the worker (its process group's leader); perl, its child, sends READY=1 for it.
+        await using var pack = await PackProcess.StartAsync("""
+            name: helper
+            command: sh
+            args: ["-c", "perl -MSocket -e 'socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die; send($s, q(READY=1), 0, pack_sockaddr_un($ARGV[0])) or die' \"$NOTIFY_SOCKET\"; exec sleep 300"]
+            workers: 1
+            user: nobody
+            ready: { mode: notify, timeout: 60s }
+            """, dir: dir);
+        Assert.DoesNotContain(pack.Lines, l => l.Contains(" notify: "));
+    }
+
+    [Fact]
+    public async Task A_reload_re_applies_the_socket_files_owner_and_mode_and_takes_them_back_when_user_is_removed()
+    {
+        RequireRoot();
+        using var dir = OpenTempDir();
+        var socketPath = Path.Combine(dir.Path, "re.sock");
+        string Manifest(string user) => $"""
+            name: reowned
+            command: sleep
+            args: ["300"]
+            workers: 1
+            {user}
+            ready: {"{"} mode: delay, delay: 100ms {"}"}
+            listeners:
+              - {"{"} name: local, address: "unix://{socketPath}", fileMode: "0660" {"}"}
+            """;
+        await using var pack = await PackProcess.StartAsync(Manifest("user: nobody"), dir: dir);
+        Assert.Equal($"{Nobody.Uid}:{Nobody.Gid} 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+        // The account owns the file, so it may open it to everyone.
+        var opened = await RunAsNobody(["chmod", "0666", socketPath]);
+        Assert.True(opened.Code == 0, opened.ToString());
+        var reload = await Cli.RunAsync("reload", "reowned", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal($"{Nobody.Uid}:{Nobody.Gid} 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
+
+        File.WriteAllText(Path.Combine(dir.Path, "app.yml"), Manifest(""));
+        reload = await Cli.RunAsync("reload", "reowned", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload + "\nlog:\n" + pack.Log);
+        Assert.Equal("0:0 660", Run("stat", "-c", "%u:%g %a", socketPath).Trim());
     }
 
     /// <summary>Every worker of the pack is ready, runs as nobody (real, effective, saved uid; gid), with no capabilities and no_new_privs.</summary>

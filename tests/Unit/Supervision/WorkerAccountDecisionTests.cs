@@ -63,7 +63,7 @@ public sealed class WorkerAccountDecisionTests
         var request = launcher.Build(new WorkerLaunch(1, 0, null, 1), "/tmp/n", 1, 2);
 
         var dash = request.Argv.ToList().IndexOf("--");
-        Assert.Equal(["--reuid", $"{Nobody.Uid}", "--regid", $"{Nobody.Gid}", "--init-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"],
+        Assert.Equal(["--reuid", $"{Nobody.Uid}", "--regid", $"{Nobody.Gid}", "--groups", string.Join(",", UnixAccounts.GroupList("nobody", Nobody.Gid)), "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"],
             request.Argv.Skip(3).Take(dash - 3));
         Assert.Equal(["/bin/sh", "-c"], request.Argv.Skip(dash + 1).Take(2));
         Assert.Equal([manifest.WorkingDirectory, manifest.Command], request.Argv.Skip(dash + 4));
@@ -93,6 +93,6 @@ public sealed class WorkerAccountDecisionTests
     {
         Assert.True(UnixAccounts.EffectiveUid == 0, "this test runs as root, as CI runs it");
         var manifest = ManifestLoader.Parse("name: a\ncommand: sh\nuser: nobody\ngroup: 0\n", "/tmp/a.yml");
-        Assert.Equal(new WorkerAccount("nobody", Nobody.Uid, 0, "root", Nobody.Home), manifest.Account);
+        Assert.Equal(new WorkerAccount("nobody", Nobody.Uid, 0, "root", Nobody.Home, Nobody.Shell), manifest.Account);
     }
 }
