@@ -18,10 +18,10 @@ public static class TopView
             text.AppendLine($"{pack.Name}: {pack.State}, generation {pack.Generation}, master pid {pack.MasterPid}{master}");
             if (pack.Listeners.Count > 0)
             {
-                var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "QUEUE", "BACKLOG", "" } };
+                var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "QUEUE", "BACKLOG", "SLOT", "" } };
                 listeners.AddRange(pack.Listeners.Select(l => new[]
                 {
-                    l.Name, l.Address, l.QueueLength?.ToString() ?? "-", l.QueueLimit?.ToString() ?? "-", Bar(l.QueueLength, l.QueueLimit),
+                    l.Name, l.Address, l.QueueLength?.ToString() ?? "-", l.QueueLimit?.ToString() ?? "-", l.QueueSlot?.ToString() ?? "-", Bar(l.QueueLength, l.QueueLimit),
                 }));
                 Table(text, listeners);
             }
