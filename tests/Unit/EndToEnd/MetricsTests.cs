@@ -280,6 +280,44 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task Top_on_a_small_terminal_clips_its_lines_and_says_when_the_master_stops_answering()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-top-small"));
+        var cli = string.Join(' ', RepoPaths.CliCommand.Concat(["top", "metrics-top-small", "--runtime-dir", pack.RuntimeDir]).Select(a => $"'{a}'"));
+        var start = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-qfec", $"stty cols 40 rows 30; exec {cli}", "/dev/null" }) start.ArgumentList.Add(arg);
+        using var top = System.Diagnostics.Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await top.StandardOutput.ReadAsync(buffer)) > 0)
+                lock (output) output.Append(buffer, 0, read);
+        });
+        string Text() { lock (output) return output.ToString(); }
+        try
+        {
+            await Eventually.True(() => Text().Contains("SLOT"), Wait, "top's first frame");
+            // The worker table is wider than 40 columns: its last column is cut off.
+            Assert.DoesNotContain("UPTIME", Text());
+            Native.kill(pack.MasterPid, SIGSTOP);
+            await Eventually.True(() => Text().Contains("master not answering"), Wait, "top to say the master is not answering");
+            Native.kill(pack.MasterPid, SIGCONT);
+            await top.StandardInput.WriteAsync('q');
+            await top.StandardInput.FlushAsync();
+            await top.WaitForExitAsync().WaitAsync(Wait);
+        }
+        finally
+        {
+            Native.kill(pack.MasterPid, SIGCONT);
+            if (!top.HasExited) top.Kill(entireProcessTree: true);
+        }
+        await reading.WaitAsync(Wait);
+        Assert.Equal(0, top.ExitCode);
+    }
+
+    [Fact]
     public async Task A_reload_keeps_the_metrics_address_of_the_start_and_only_metrics_is_served()
     {
         await using var pack = await PackProcess.StartAsync(Manifest("metrics-reload"));
