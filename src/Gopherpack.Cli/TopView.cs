@@ -18,10 +18,10 @@ public static class TopView
             text.AppendLine($"{pack.Name}: {pack.State}, generation {pack.Generation}, master pid {pack.MasterPid}{master}");
             if (pack.Listeners.Count > 0)
             {
-                var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "QUEUE", "BACKLOG", "" } };
+                var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "QUEUE", "BACKLOG", "SLOT", "" } };
                 listeners.AddRange(pack.Listeners.Select(l => new[]
                 {
-                    l.Name, l.Address, l.QueueLength?.ToString() ?? "-", l.QueueLimit?.ToString() ?? "-", Bar(l.QueueLength, l.QueueLimit),
+                    l.Name, l.Address, l.QueueLength?.ToString() ?? "-", l.QueueLimit?.ToString() ?? "-", l.QueueSlot?.ToString() ?? "-", Bar(l.QueueLength, l.QueueLimit),
                 }));
                 Table(text, listeners);
             }
@@ -35,6 +35,28 @@ public static class TopView
             Table(text, rows);
         }
         return text.ToString();
+    }
+
+    public const string NotAnsweringMark = "master not answering";
+
+    /// <summary>The last frame, its first line marked: the master has not answered the last status read.</summary>
+    public static string NotAnswering(string frame, DateTimeOffset now)
+    {
+        var lines = frame.Split('\n').ToList();
+        if (frame.Contains(NotAnsweringMark)) return frame;
+        lines.Insert(lines.Count > 0 ? 1 : 0, $"{NotAnsweringMark} (since {now.ToLocalTime():HH:mm:ss}); q quits");
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>
+    /// The frame cut to the terminal: lines to <paramref name="width"/> columns, and to <paramref name="height"/> - 1
+    /// lines (the last line left free, so the terminal does not scroll). 0 leaves that dimension as it is.
+    /// </summary>
+    public static string Clip(string frame, int width, int height)
+    {
+        var lines = frame.TrimEnd('\n').Split('\n').Select(l => width > 0 && l.Length > width ? l[..width] : l);
+        if (height > 1) lines = lines.Take(height - 1);
+        return string.Join('\n', lines) + "\n";
     }
 
     /// <summary>The queue's share of its backlog, as a bar of ten cells (a full queue refuses or drops new connections).</summary>

@@ -108,7 +108,8 @@ public sealed record PackStatus(
 
 /// <param name="QueueLength">Connections waiting in the accept queue (TCP_INFO; summed over a reuseport listener's sockets); null for unix listeners.</param>
 /// <param name="QueueLimit">The accept queue's limit (the backlog).</param>
-public sealed record ListenerStatus(string Name, string Address, string Mode, long? QueueLength = null, long? QueueLimit = null);
+/// <param name="QueueLength">Connections waiting to be accepted; for a reuseport listener, in its fullest slot's queue (<paramref name="QueueSlot"/>).</param>
+public sealed record ListenerStatus(string Name, string Address, string Mode, long? QueueLength = null, long? QueueLimit = null, int? QueueSlot = null);
 
 public sealed record WorkerStatus(
     int Slot,

@@ -54,10 +54,24 @@ public sealed class JsonMasterLog : IMasterLog
 /// <summary>The master's log in the manifest's <c>logs.format</c>.</summary>
 public static class MasterLogs
 {
-    /// <summary>The master's log on its stderr, through the process's non-blocking output.</summary>
-    public static IMasterLog Standard(Manifest.PackManifest manifest) => manifest.LogFormat == Manifest.LogFormat.Json
-        ? new JsonMasterLog(Output.MasterOutput.Standard.Err, manifest.Name)
-        : TextMasterLog.Standard(manifest.Name);
+    /// <summary>
+    /// The master's log on its stderr, through the process's non-blocking output. The output's own notices
+    /// (lines dropped, log file reopened) take the same format, so every master line is JSON with <c>logs.format: json</c>.
+    /// </summary>
+    public static IMasterLog Standard(Manifest.PackManifest manifest)
+    {
+        if (manifest.LogFormat != Manifest.LogFormat.Json)
+        {
+            Output.MasterOutput.Standard.FormatNotices(text => "gopherpack: " + text);
+            return TextMasterLog.Standard(manifest.Name);
+        }
+        var name = manifest.Name;
+        Output.MasterOutput.Standard.FormatNotices(text => Notice(name, text));
+        return new JsonMasterLog(Output.MasterOutput.Standard.Err, name);
+    }
+
+    /// <summary>A notice of the master's output (event <c>output</c>, level warn) as a JSON line.</summary>
+    public static string Notice(string pack, string text) => JsonMasterLog.Line(DateTime.UtcNow, LogLevel.Warn, pack, "output", text, null, null);
 
     public static string LevelName(LogLevel level) => level switch
     {

@@ -42,9 +42,11 @@ public static class PackStatusBuilder
 
     private static ListenerStatus Listener(BoundListener listener)
     {
-        var queue = listener.Spec.Address.IsUnix ? null : Metrics.ListenerQueue.Read(listener.Sockets.ToList());
-        return new ListenerStatus(listener.Spec.Name, listener.BoundAddress, listener.Spec.Mode == ListenerMode.ReusePort ? "reuseport" : "shared",
-            queue?.Length, queue?.Limit);
+        var reusePort = listener.Spec.Mode == ListenerMode.ReusePort;
+        // A reuseport listener shows its fullest slot's queue: a sum would hide one stopped worker's full queue.
+        var queue = listener.Spec.Address.IsUnix ? null : Metrics.ListenerQueue.Fullest(Metrics.ListenerQueue.ReadEach(listener.Sockets.ToList(), reusePort));
+        return new ListenerStatus(listener.Spec.Name, listener.BoundAddress, reusePort ? "reuseport" : "shared",
+            queue?.Length, queue?.Limit, queue?.Slot);
     }
 
     public static ReloadReport Report(ReloadResult result) => new(

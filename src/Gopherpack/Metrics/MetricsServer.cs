@@ -12,13 +12,25 @@ namespace Gopherpack.Metrics;
 /// </summary>
 public sealed class MetricsServer : IAsyncDisposable
 {
-    private const int MaxRequestBytes = 8192, MaxClients = 32;
+    public const int MaxRequestBytes = 8192, MaxClients = 32;
+    /// <summary>How long a client has to send its request head; then the connection is closed.</summary>
+    public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(5);
     private readonly Socket _socket;
     private readonly Func<bool, string> _render;
     private readonly IMasterLog _log;
     private readonly CancellationTokenSource _closing = new();
-    private int _clients;
+    /// <summary>Open connections, oldest first.</summary>
+    private readonly LinkedList<Client> _clients = new();
+
+    private sealed class Client(Socket socket)
+    {
+        public Socket Socket { get; } = socket;
+        public CancellationTokenSource Cancel { get; } = new();
+        /// <summary>Set once the request head is read: from then on the connection is no longer idle.</summary>
+        public volatile bool Answering;
+        public LinkedListNode<Client>? Node;
+    }
 
     private MetricsServer(Socket socket, Func<bool, string> render, IMasterLog log)
     {
@@ -70,24 +82,44 @@ public sealed class MetricsServer : IAsyncDisposable
                 continue;
             }
             catch (SocketException) { return; }
-            if (Interlocked.Increment(ref _clients) > MaxClients)
+            var entry = new Client(client);
+            Client? evicted = null;
+            lock (_clients)
             {
-                Interlocked.Decrement(ref _clients);
+                // At the cap the oldest connection still waiting for its request head makes room: silent
+                // connections cannot lock real scrapes out.
+                if (_clients.Count >= MaxClients)
+                {
+                    evicted = _clients.FirstOrDefault(c => !c.Answering);
+                    if (evicted is not null)
+                    {
+                        _clients.Remove(evicted.Node!);
+                        evicted.Node = null;
+                    }
+                }
+                if (_clients.Count < MaxClients) entry.Node = _clients.AddLast(entry);
+            }
+            evicted?.Cancel.Cancel();
+            if (entry.Node is null)
+            {
                 client.Dispose();
                 continue;
             }
-            _ = Task.Run(() => ServeClient(client));
+            _ = Task.Run(() => ServeClient(entry));
         }
     }
 
-    private async Task ServeClient(Socket client)
+    private async Task ServeClient(Client entry)
     {
+        var client = entry.Socket;
         try
         {
             using var _ = client;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-            timeout.CancelAfter(ClientTimeout);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token, entry.Cancel.Token);
+            timeout.CancelAfter(HeadTimeout);
             var request = await ReadRequest(client, timeout.Token);
+            entry.Answering = true;
+            timeout.CancelAfter(ClientTimeout);
             var (status, contentType, body) = Answer(request);
             var payload = Encoding.UTF8.GetBytes(body);
             var head = $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n";
@@ -103,7 +135,13 @@ public sealed class MetricsServer : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _clients);
+            lock (_clients)
+                if (entry.Node is not null)
+                {
+                    _clients.Remove(entry.Node);
+                    entry.Node = null;
+                }
+            entry.Cancel.Dispose();
         }
     }
 
@@ -120,6 +158,7 @@ public sealed class MetricsServer : IAsyncDisposable
 
     private sealed record HttpRequest(string Method, string Target, string? Accept);
 
+
     /// <summary>Reads the request head (up to 8 KiB); null when it is malformed or too long.</summary>
     private static async Task<HttpRequest?> ReadRequest(Socket client, CancellationToken cancel)
     {
@@ -130,15 +169,28 @@ public sealed class MetricsServer : IAsyncDisposable
             var read = await client.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cancel);
             if (read == 0) return null;
             total += read;
-            var end = buffer.AsSpan(0, total).IndexOf("\r\n\r\n"u8);
-            if (end >= 0) return Parse(Encoding.ASCII.GetString(buffer, 0, end));
+            // A bare LF ends a line too (RFC 9112 section 2.2), so the head ends at an empty line either way.
+            if (HeadEnd(buffer.AsSpan(0, total)) is var end and >= 0) return Parse(Encoding.ASCII.GetString(buffer, 0, end));
             if (total == buffer.Length) return null;
         }
     }
 
+    /// <returns>Where the request head ends (before its empty line, CRLF or bare LF); -1 when it has not yet.</returns>
+    public static int HeadEnd(ReadOnlySpan<byte> data)
+    {
+        for (var i = data.IndexOf((byte)'\n'); i >= 0 && i < data.Length; i++)
+        {
+            if (data[i] != (byte)'\n') continue;
+            var next = i + 1;
+            if (next < data.Length && data[next] == (byte)'\r') next++;
+            if (next < data.Length && data[next] == (byte)'\n') return i > 0 && data[i - 1] == (byte)'\r' ? i - 1 : i;
+        }
+        return -1;
+    }
+
     private static HttpRequest? Parse(string head)
     {
-        var lines = head.Split("\r\n");
+        var lines = head.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         var parts = lines[0].Split(' ');
         if (parts.Length != 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal)) return null;
         string? accept = null;

@@ -29,11 +29,12 @@ public sealed record MetricsSnapshot(
             counts[(slot.Failed ? WorkerState.Failed : WorkerState.Backoff).ToString().ToLowerInvariant()]++;
         var serving = supervisor.Slots.Where(s => s.Worker is not null).Select(s => (s.Index, s.Worker!.Pid)).ToList();
         var sampled = listeners.Listeners
-            .Select(l => new ListenerSample(l.Spec.Name, l.Spec.Address.IsUnix ? [] : l.Sockets.ToList()))
+            .Select(l => new ListenerSample(l.Spec.Name, l.Spec.Address.IsUnix ? [] : l.Sockets.ToList(), l.Spec.Mode == Manifest.ListenerMode.ReusePort))
             .ToList();
         return new MetricsSnapshot(supervisor.Manifest.Name, supervisor.Generation, supervisor.Slots.Count, counts, serving, sampled);
     }
 }
 
 /// <param name="Sockets">The listener's TCP sockets (one, or one per slot in reuseport mode); none for a unix listener.</param>
-public sealed record ListenerSample(string Name, IReadOnlyList<Socket> Sockets);
+/// <param name="PerSlot">Reuseport: socket i is slot i's, and each has its own accept queue.</param>
+public sealed record ListenerSample(string Name, IReadOnlyList<Socket> Sockets, bool PerSlot);

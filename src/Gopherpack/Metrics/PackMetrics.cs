@@ -14,6 +14,6 @@ public sealed class PackMetrics(PackCounters counters)
     public void Publish(MetricsSnapshot snapshot) => _snapshot = snapshot;
 
     public string Render(bool openMetrics) => _snapshot is { } snapshot
-        ? PrometheusText.Render(snapshot, Counters.Read(), openMetrics, Control.ProcStats.Read, l => ListenerQueue.Read(l.Sockets))
+        ? PrometheusText.Render(snapshot, Counters.Read(), openMetrics, Control.ProcStats.Read, l => ListenerQueue.ReadEach(l.Sockets, l.PerSlot))
         : openMetrics ? "# EOF\n" : "";
 }

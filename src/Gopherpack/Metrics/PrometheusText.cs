@@ -26,14 +26,35 @@ public static class PrometheusText
     public static string Version { get; } =
         (typeof(PrometheusText).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").ToLowerInvariant();
 
-    /// <summary>Whether an Accept header asks for OpenMetrics (Prometheus sends it first, then the text format).</summary>
-    public static bool WantsOpenMetrics(string? accept) =>
-        accept?.Contains("application/openmetrics-text", StringComparison.OrdinalIgnoreCase) == true;
+    /// <summary>
+    /// Whether an Accept header prefers OpenMetrics: its media ranges are parsed with their q-values, and OpenMetrics is
+    /// chosen only when application/openmetrics-text has q above 0 and no lower q than text/plain (or a wildcard) gets.
+    /// </summary>
+    public static bool WantsOpenMetrics(string? accept)
+    {
+        if (string.IsNullOrWhiteSpace(accept)) return false;
+        double openMetrics = 0, text = 0;
+        foreach (var range in accept.Split(','))
+        {
+            var parts = range.Split(';');
+            var type = parts[0].Trim().ToLowerInvariant();
+            var q = 1.0;
+            foreach (var parameter in parts.Skip(1))
+            {
+                var pair = parameter.Split('=', 2);
+                if (pair.Length == 2 && pair[0].Trim().Equals("q", StringComparison.OrdinalIgnoreCase)
+                    && double.TryParse(pair[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) q = Math.Clamp(value, 0, 1);
+            }
+            if (type == "application/openmetrics-text") openMetrics = Math.Max(openMetrics, q);
+            else if (type is "text/plain" or "text/*" or "*/*") text = Math.Max(text, q);
+        }
+        return openMetrics > 0 && openMetrics >= text;
+    }
 
     /// <param name="process">RSS bytes and CPU seconds of a pid (null when it is gone).</param>
-    /// <param name="queue">A listener's accept queue and backlog (null when unknown).</param>
+    /// <param name="queue">A listener's accept queues and backlogs: one, or one per slot for a reuseport listener (none when unknown).</param>
     public static string Render(MetricsSnapshot snapshot, CounterValues counters, bool openMetrics,
-        Func<int, (long? RssBytes, double? CpuSeconds)> process, Func<ListenerSample, (long Length, long Limit)?> queue)
+        Func<int, (long? RssBytes, double? CpuSeconds)> process, Func<ListenerSample, IReadOnlyList<QueueReading>> queue)
     {
         var w = new Writer(openMetrics);
         var pack = Label("pack", snapshot.Pack);
@@ -77,11 +98,13 @@ public static class PrometheusText
         w.Sample("gopherpack_upgrades_total", pack + "," + Label("result", "succeeded"), counters.UpgradesSucceeded);
         w.Sample("gopherpack_upgrades_total", pack + "," + Label("result", "failed"), counters.UpgradesFailed);
 
-        var queues = snapshot.Listeners.Select(l => (l.Name, Queue: queue(l))).Where(q => q.Queue is not null).ToList();
-        w.Family("gopherpack_listener_queue_length", "gauge", "Connections waiting in the listener's accept queue (TCP_INFO tcpi_unacked; summed over a reuseport listener's sockets).");
-        foreach (var (name, q) in queues) w.Sample("gopherpack_listener_queue_length", pack + "," + Label("listener", name), q!.Value.Length);
-        w.Family("gopherpack_listener_queue_limit", "gauge", "The listener's accept queue limit, its backlog (TCP_INFO tcpi_sacked; summed over a reuseport listener's sockets).");
-        foreach (var (name, q) in queues) w.Sample("gopherpack_listener_queue_limit", pack + "," + Label("listener", name), q!.Value.Limit);
+        // A reuseport listener has one accept queue per slot: each gets its own series (label slot), since a sum
+        // would hide one stopped worker's full queue among the others' empty ones.
+        var queues = snapshot.Listeners.SelectMany(l => queue(l).Select(q => (Labels: pack + "," + Label("listener", l.Name) + (q.Slot is { } s ? "," + Slot(s) : ""), q))).ToList();
+        w.Family("gopherpack_listener_queue_length", "gauge", "Connections waiting in the listener's accept queue (TCP_INFO tcpi_unacked); per slot (label slot) for a reuseport listener.");
+        foreach (var (labels, q) in queues) w.Sample("gopherpack_listener_queue_length", labels, q.Length);
+        w.Family("gopherpack_listener_queue_limit", "gauge", "The listener's accept queue limit, its backlog (TCP_INFO tcpi_sacked); per slot (label slot) for a reuseport listener.");
+        foreach (var (labels, q) in queues) w.Sample("gopherpack_listener_queue_limit", labels, q.Limit);
 
         var master = process(Environment.ProcessId);
         w.Family("gopherpack_master_resident_memory_bytes", "gauge", "Resident memory of the master process.");

@@ -32,12 +32,12 @@ public sealed class Pack
         RuntimeDirectory = runtimeDirectory,
         AcceptQueues = status.Listeners.Select(l => new PackListener
         {
-            Name = l.Name, Address = l.Address, Mode = l.Mode, QueueLength = l.QueueLength, QueueLimit = l.QueueLimit,
+            Name = l.Name, Address = l.Address, Mode = l.Mode, QueueLength = l.QueueLength, QueueLimit = l.QueueLimit, QueueSlot = l.QueueSlot,
         }).ToList(),
     };
 }
 
-/// <summary>A listener of a pack: connections waiting in its accept queue (TCP_INFO) and the queue's limit, its backlog; null for unix listeners.</summary>
+/// <summary>A listener of a pack: connections waiting in its accept queue (TCP_INFO) and the queue's limit, its backlog (a reuseport listener's fullest slot); null for unix listeners.</summary>
 public sealed class PackListener
 {
     public required string Name { get; init; }
@@ -45,6 +45,8 @@ public sealed class PackListener
     public required string Mode { get; init; }
     public long? QueueLength { get; init; }
     public long? QueueLimit { get; init; }
+    /// <summary>Reuseport: the slot whose queue (the fullest) QueueLength and QueueLimit are; null for a shared listener.</summary>
+    public int? QueueSlot { get; init; }
 }
 
 /// <summary>One worker of a pack. <see cref="Pack"/> binds to Stop-Pack's -Name, so <c>Get-PackWorker | Stop-Pack</c> works.</summary>

@@ -33,6 +33,13 @@ public sealed class MasterOutput
         }
     }
 
+    /// <summary>Formats the sinks' own notices (see <see cref="OutputSink.Notice"/>).</summary>
+    public void FormatNotices(Func<string, string> notice)
+    {
+        Out.Notice = notice;
+        Err.Notice = notice;
+    }
+
     /// <summary>Lines dropped on both outputs since start.</summary>
     public long DroppedLines => Out == Err ? Out.DroppedLines : Out.DroppedLines + Err.DroppedLines;
 
@@ -44,7 +51,7 @@ public sealed class MasterOutput
             try
             {
                 if (FileType.Of(fd) is { Type: FileType.IfReg } && StandardStreams.FilePath(fd) is { } path)
-                    Err.RotateWith(new LogRotation(path, maxBytes, warning => Err.TryWrite("gopherpack: " + warning, important: true)));
+                    Err.RotateWith(new LogRotation(path, maxBytes, warning => Err.TryWrite(Err.Notice(warning), important: true)));
             }
             finally { Libc.close(fd); }
         }

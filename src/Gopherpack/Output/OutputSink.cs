@@ -24,6 +24,9 @@ public sealed class OutputSink
     private readonly Queue<byte[]> _queue = new();
     private readonly long _capacity;
     private readonly string _name;
+
+    /// <summary>Formats the sink's own notices (dropped lines, a log file reopened) as a line: text by default, JSON with <c>logs.format: json</c>.</summary>
+    public Func<string, string> Notice { get; set; } = text => "gopherpack: " + text;
     private long _queuedBytes;
     private long _dropped;
     private long _droppedUnreported;
@@ -124,7 +127,7 @@ public sealed class OutputSink
                 _droppedUnreported = 0;
             }
             if (unreported > 0)
-                Write(Encoding.UTF8.GetBytes($"gopherpack: {unreported} line(s) of output dropped ({_name} was too slow or full)\n"));
+                Write(Encoding.UTF8.GetBytes(Notice($"{unreported} line(s) of output dropped ({_name} was too slow or full)") + "\n"));
             var written = Write(next);
             lock (_gate)
             {

@@ -134,6 +134,84 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task In_reuseport_mode_one_stopped_workers_queue_shows_per_slot_and_top_shows_the_fullest_slot()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-reuseport").Replace("backlog: 128", "backlog: 128\n    mode: reuseport"));
+        var url = await MetricsUrl(pack);
+        var stopped = pack.SlotPids[0];
+        var clients = new List<Socket>();
+        try
+        {
+            Native.kill(stopped, SIGSTOP);
+            await Eventually.True(() => File.ReadAllText($"/proc/{stopped}/stat").Split(") ")[1].StartsWith('T'), Wait, "slot 0's worker to stop");
+            // The kernel spreads connections over the slots' sockets by hash: about half wait in slot 0's queue.
+            var endpoint = pack.TcpEndPoint("http");
+            for (var i = 0; i < 40; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                clients.Add(client);
+                await client.ConnectAsync(endpoint).WaitAsync(Wait);
+            }
+            var scrape = await Eventually.Value(async () =>
+            {
+                var s = await PrometheusScrape.FromUrlAsync(url);
+                return s.Value("gopherpack_listener_queue_length", "listener=http", "slot=0") > 0
+                    && s.Value("gopherpack_listener_queue_length", "listener=http", "slot=1") == 0 ? s : null;
+            }, Wait, "slot 0's accept queue to fill and slot 1's to be empty");
+            var waiting = scrape.Value("gopherpack_listener_queue_length", "listener=http", "slot=0");
+            // Per slot, not summed: slot 0's limit is its own backlog.
+            Assert.Equal(128, scrape.Value("gopherpack_listener_queue_limit", "listener=http", "slot=0"));
+            Assert.Equal(128, scrape.Value("gopherpack_listener_queue_limit", "listener=http", "slot=1"));
+            Assert.Equal(2, scrape.Samples.Count(x => x.Name == "gopherpack_listener_queue_length"));
+
+            var top = await Cli.RunAsync("top", "metrics-reuseport", "--runtime-dir", pack.RuntimeDir);
+            Assert.True(top.Code == 0, top.ToString());
+            var listenerRow = top.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("http "));
+            Assert.Matches($@"\b{waiting}\s+128\s+0\b", listenerRow);
+        }
+        finally
+        {
+            Native.kill(stopped, SIGCONT);
+            foreach (var client in clients) client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Silent_connections_beyond_the_cap_make_room_for_scrapes_and_a_bare_lf_request_is_answered()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-silent"));
+        var url = new Uri(await MetricsUrl(pack));
+        var endpoint = new IPEndPoint(IPAddress.Parse(url.Host), url.Port);
+        var silent = new List<Socket>();
+        try
+        {
+            // More silent connections than the 32-client cap: each new one evicts the oldest idle one.
+            for (var i = 0; i < 40; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                silent.Add(client);
+                await client.ConnectAsync(endpoint).WaitAsync(Wait);
+            }
+            var scrape = await PrometheusScrape.FromUrlAsync(url.ToString()).WaitAsync(Wait);
+            Assert.Equal(2, scrape.Value("gopherpack_workers", "state=ready"));
+
+            using var lf = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await lf.ConnectAsync(endpoint).WaitAsync(Wait);
+            await lf.SendAsync("GET /metrics HTTP/1.1\nHost: x\n\n"u8.ToArray());
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var buffer = new byte[64];
+            var read = await lf.ReceiveAsync(buffer).WaitAsync(Wait);
+            Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+            // Not after the 2 s head timeout: the empty line ended the head.
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(1.5), $"answered after {started.Elapsed}");
+        }
+        finally
+        {
+            foreach (var client in silent) client.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task After_an_upgrade_the_new_master_serves_the_address_and_counts_the_upgrade()
     {
         var port = FreePort.Probe();
@@ -199,6 +277,44 @@ public sealed partial class MetricsTests
         // The alternate screen is entered, and left again when q quits.
         Assert.Contains("\u001b[?1049h", text);
         Assert.Contains("\u001b[?1049l", text);
+    }
+
+    [Fact]
+    public async Task Top_on_a_small_terminal_clips_its_lines_and_says_when_the_master_stops_answering()
+    {
+        await using var pack = await PackProcess.StartAsync(Manifest("metrics-top-small"));
+        var cli = string.Join(' ', RepoPaths.CliCommand.Concat(["top", "metrics-top-small", "--runtime-dir", pack.RuntimeDir]).Select(a => $"'{a}'"));
+        var start = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-qfec", $"stty cols 40 rows 30; exec {cli}", "/dev/null" }) start.ArgumentList.Add(arg);
+        using var top = System.Diagnostics.Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await top.StandardOutput.ReadAsync(buffer)) > 0)
+                lock (output) output.Append(buffer, 0, read);
+        });
+        string Text() { lock (output) return output.ToString(); }
+        try
+        {
+            await Eventually.True(() => Text().Contains("SLOT"), Wait, "top's first frame");
+            // The worker table is wider than 40 columns: its last column is cut off.
+            Assert.DoesNotContain("UPTIME", Text());
+            Native.kill(pack.MasterPid, SIGSTOP);
+            await Eventually.True(() => Text().Contains("master not answering"), Wait, "top to say the master is not answering");
+            Native.kill(pack.MasterPid, SIGCONT);
+            await top.StandardInput.WriteAsync('q');
+            await top.StandardInput.FlushAsync();
+            await top.WaitForExitAsync().WaitAsync(Wait);
+        }
+        finally
+        {
+            Native.kill(pack.MasterPid, SIGCONT);
+            if (!top.HasExited) top.Kill(entireProcessTree: true);
+        }
+        await reading.WaitAsync(Wait);
+        Assert.Equal(0, top.ExitCode);
     }
 
     [Fact]

@@ -70,8 +70,8 @@ public sealed class CountersTests
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(77);
         using var none = ListenerSet.Bind([], 2);
-        var snapshot = MetricsSnapshot.Of(supervisor, none) with { Listeners = [new ListenerSample("http", [listener])] };
-        var text = PrometheusText.Render(snapshot, supervisor.Counters.Read(), false, _ => (1024, 1.5), l => ListenerQueue.Read(l.Sockets));
+        var snapshot = MetricsSnapshot.Of(supervisor, none) with { Listeners = [new ListenerSample("http", [listener], false)] };
+        var text = PrometheusText.Render(snapshot, supervisor.Counters.Read(), false, _ => (1024, 1.5), l => ListenerQueue.ReadEach(l.Sockets, l.PerSlot));
         foreach (var name in PrometheusText.Names) Assert.Contains($"# TYPE {name} ", text);
         Assert.Contains("gopherpack_workers{pack=\"unit\",state=\"backoff\"} 1", text);
         Assert.Contains("gopherpack_workers{pack=\"unit\",state=\"ready\"} 1", text);
@@ -79,7 +79,7 @@ public sealed class CountersTests
         Assert.Contains("gopherpack_listener_queue_length{pack=\"unit\",listener=\"http\"} 0", text);
         Assert.DoesNotContain("# EOF", text);
 
-        var open = PrometheusText.Render(snapshot, supervisor.Counters.Read(), true, _ => (1024, 1.5), _ => null);
+        var open = PrometheusText.Render(snapshot, supervisor.Counters.Read(), true, _ => (1024, 1.5), _ => []);
         Assert.Contains("# TYPE gopherpack_reloads counter", open);
         Assert.Contains("gopherpack_reloads_total{pack=\"unit\",result=\"failed\"} 0", open);
         Assert.EndsWith("# EOF\n", open);
