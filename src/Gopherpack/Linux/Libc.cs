@@ -47,6 +47,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int dup3(int fd, int newFd, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int open(byte* path, int flags, int mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial byte* realpath(byte* path, byte* resolved);
+    [LibraryImport(Lib)] public static partial void free(void* pointer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int poll(PollFd* fds, nint count, int timeoutMs);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, int* value, int* length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getrlimit(int resource, out RLimit limit);
