@@ -22,6 +22,7 @@ public static class ControlErrorTable
         new(ControlErrors.ScaleFailed, ExitFailed, Model.PackErrors.PackScaleFailed, "InvalidResult"),
         new(ControlErrors.Busy, ExitReloadFailed, Model.PackErrors.PackBusy, "ResourceBusy"),
         new(ControlErrors.Timeout, ExitFailed, Model.PackErrors.PackTimeout, "OperationTimeout"),
+        new(ControlErrors.MalformedReply, ExitFailed, Model.PackErrors.PackControlFailed, "InvalidResult"),
     }.ToDictionary(o => o.Code);
 
     public static IReadOnlyCollection<ControlErrorOutcome> All => Outcomes.Values;

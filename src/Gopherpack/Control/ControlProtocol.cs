@@ -43,6 +43,8 @@ public static class ControlErrors
     public const string UpgradeFailed = "upgrade-failed";
     /// <summary>Client side: the master stayed silent past the client's timeout (stopped or stuck).</summary>
     public const string Timeout = "timeout";
+    /// <summary>Client side: the reply could not be read as a control reply, or lacks the result its command must carry.</summary>
+    public const string MalformedReply = "malformed-reply";
 }
 
 public sealed record ControlRequest

@@ -21,6 +21,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
     /// <exception cref="PackControlException">The runtime dir cannot be read (another user's).</exception>
     public IReadOnlyList<string> PackNames()
     {
+        CheckRuntimeDirectory();
         if (File.Exists(Runtime.Path))
             throw new PackControlException(ControlErrors.BadRequest, $"the runtime dir {Runtime.Path} is a file, not a directory: no pack can run there");
         try
@@ -36,7 +37,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
     }
 
     public async Task<PackStatus> StatusAsync(string pack, CancellationToken cancel = default) =>
-        (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Status }, cancel)).Pack!;
+        Expect((await SendAsync(pack, new ControlRequest { Command = ControlCommands.Status }, cancel)).Pack, "status");
 
     /// <summary>The pack's metrics in the Prometheus text format (0.0.4).</summary>
     public async Task<string> MetricsAsync(string pack, CancellationToken cancel = default) =>
@@ -63,23 +64,23 @@ public sealed class PackClient(RuntimeDirectory runtime)
     /// <summary>A synchronous reload: returns when the new generation serves.</summary>
     /// <exception cref="PackControlException">It failed (<see cref="ControlErrors"/> code; the old generation still serves).</exception>
     public async Task<ReloadReport> ReloadAsync(string pack, string? manifest = null, string? strategy = null, CancellationToken cancel = default) =>
-        (await SendAsync(pack, new ControlRequest
+        Expect((await SendAsync(pack, new ControlRequest
         {
             Command = ControlCommands.Reload,
             Manifest = manifest is null ? null : System.IO.Path.GetFullPath(manifest),
             Strategy = strategy,
-        }, cancel)).Reload!;
+        }, cancel)).Reload, "reload");
 
     /// <summary>Replaces the master itself; returns when the new master serves (the old one's workers then drain).</summary>
     /// <param name="executable">The new master (a gopherpack executable or gopherpack.dll); null: the running master's own program.</param>
     /// <exception cref="PackControlException">It failed (<see cref="ControlErrors.UpgradeFailed"/> or <see cref="ControlErrors.Busy"/>; the old master still serves).</exception>
     public async Task<UpgradeReport> UpgradeAsync(string pack, string? executable = null, TimeSpan? timeout = null, CancellationToken cancel = default) =>
-        (await SendAsync(pack, new ControlRequest
+        Expect((await SendAsync(pack, new ControlRequest
         {
             Command = ControlCommands.Upgrade,
             Executable = executable is null ? null : System.IO.Path.GetFullPath(executable),
             Timeout = timeout?.TotalSeconds,
-        }, cancel)).Upgrade!;
+        }, cancel)).Upgrade, "upgrade");
 
     public async Task<int> ScaleAsync(string pack, int workers, CancellationToken cancel = default) =>
         (await SendAsync(pack, new ControlRequest { Command = ControlCommands.Scale, Workers = workers }, cancel)).Workers ?? workers;
@@ -89,6 +90,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
     /// <returns>What the master reports having cleaned up besides its workers (stray processes holding the pack's sockets).</returns>
     public async Task<IReadOnlyList<string>> StopAsync(string pack, CancellationToken cancel = default, bool force = false)
     {
+        CheckRuntimeDirectory();
         var masterPid = Runtime.RunningMaster(pack);
         var reply = await SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop, Force = force }, cancel);
         // A master running in this very process (Start-Pack -Wait in another runspace) is done when it has let go of its pid file.
@@ -104,6 +106,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
     /// <exception cref="PackControlException">The master answered with an error.</exception>
     public async Task<ControlReply> SendAsync(string pack, ControlRequest request, CancellationToken cancel = default)
     {
+        CheckRuntimeDirectory();
         var path = Runtime.ControlSocket(pack);
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -145,8 +148,9 @@ public sealed class PackClient(RuntimeDirectory runtime)
                         $"pack '{pack}' did not answer '{request.Command}' within {SilenceTimeout.TotalSeconds:0} s: its master (pid {Runtime.RunningMaster(pack)?.ToString() ?? "unknown"}) is stopped or stuck");
                 }
                 if (line is null) throw new PackNotRunningException(pack, Runtime.Path, "the master closed the connection without answering");
-                reply = JsonSerializer.Deserialize(line, ControlJson.Default.ControlReply)
-                    ?? throw new PackControlException(ControlErrors.BadRequest, "empty reply from the master");
+                try { reply = JsonSerializer.Deserialize(line, ControlJson.Default.ControlReply); }
+                catch (JsonException e) { throw new PackControlException(ControlErrors.MalformedReply, $"pack '{pack}' sent a malformed reply to '{request.Command}': {e.Message}"); }
+                if (reply is null) throw new PackControlException(ControlErrors.MalformedReply, $"pack '{pack}' sent an empty (malformed) reply to '{request.Command}'");
             }
             while (reply.Pending == true);
         }
@@ -158,6 +162,18 @@ public sealed class PackClient(RuntimeDirectory runtime)
         if (!reply.Ok) throw new PackControlException(reply.Error?.Code ?? "error", reply.Error?.Message ?? "request failed", reply.Error?.Details, reply);
         return reply;
     }
+
+    /// <summary>A runtime dir that is not private to this user is refused: what answers on its sockets could be another account's.</summary>
+    /// <exception cref="PackControlException"><see cref="ControlErrors.AccessDenied"/>: it is not private.</exception>
+    private void CheckRuntimeDirectory()
+    {
+        try { Runtime.CheckPrivate(); }
+        catch (RuntimeDirectoryException e) { throw new PackControlException(ControlErrors.AccessDenied, e.Message); }
+    }
+
+    /// <summary>A reply without the part its command must carry is a control failure, not a crash.</summary>
+    private static T Expect<T>(T? part, string command) where T : class =>
+        part ?? throw new PackControlException(ControlErrors.MalformedReply, $"the master's reply to '{command}' lacks its result (malformed reply)");
 
     /// <summary>A unix socket whose accept queue is full refuses at once with EAGAIN; many clients at once must wait their turn.</summary>
     private static async Task ConnectAsync(Socket socket, string path, CancellationToken cancel)

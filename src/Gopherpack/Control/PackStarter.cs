@@ -29,7 +29,10 @@ public sealed class PackStarter(RuntimeDirectory runtime)
             throw new PackStartException($"pack '{manifest.Name}' is already running (master pid {running})");
 
         var logPath = Path.Combine(runtime.Path, manifest.Name + ".log");
-        var pid = SpawnMaster(logPath, masterArgv(manifest, runtime.Path));
+        int pid;
+        // A NAME.log that is a symlink, a FIFO, a hard link or another account's file: one line, not a stack trace.
+        try { pid = SpawnMaster(logPath, masterArgv(manifest, runtime.Path)); }
+        catch (IOException e) { throw new PackStartException(e.Message); }
         try
         {
             var status = await WaitUntilRunning(manifest.Name, pid, logPath, timeout, progress, cancel);
@@ -99,6 +102,8 @@ public sealed class PackStarter(RuntimeDirectory runtime)
 
     private static string Tail(string path)
     {
+        // Only a plain file: a FIFO put there meanwhile would hang the read, a symlink lead elsewhere.
+        if (FileType.OwnerOfLink(path)?.Type != FileType.IfReg) return "    (no log)";
         try { return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(LogTailLines).Select(l => "    " + l)); }
         catch (IOException) { return "    (no log)"; }
     }

@@ -14,7 +14,7 @@ namespace Gopherpack.Linux;
 public static unsafe class AppendFile
 {
     private const int PrivateMode = 0b110_000_000;
-    private const int ONonBlock = 0x800, FSetFl = 4, ELoop = 40;
+    private const int ONonBlock = 0x800, FSetFl = 4, ELoop = 40, ENxio = 6;
 
     /// <exception cref="IOException">It cannot be opened, or what is at the path is not this user's plain file.</exception>
     public static SafeFileHandle Open(string path)
@@ -26,9 +26,13 @@ public static unsafe class AppendFile
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new IOException(errno == ELoop
-                ? $"cannot open {path}: it is a symbolic link, and the master never writes its log through one (remove it)"
-                : $"cannot open {path}: {Libc.Error(errno)}");
+            throw new IOException(errno switch
+            {
+                ELoop => $"cannot open {path}: it is a symbolic link, and the master never writes its log through one (remove it)",
+                // O_WRONLY|O_NONBLOCK on a FIFO nobody reads.
+                ENxio => $"cannot open {path}: it is a FIFO, not a regular file; refused (remove it)",
+                _ => $"cannot open {path}: {Libc.Error(errno)}",
+            });
         }
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         var problem = FileType.Of(fd) switch

@@ -8,18 +8,23 @@ internal static unsafe class FileType
     private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000, StatxSize = 256;
     private const uint StatxType = 1, StatxMode = 2, StatxNlink = 4, StatxUid = 8, StatxIno = 0x100, StatxFileSize = 0x200;
     private const int NlinkOffset = 16, UidOffset = 20, ModeOffset = 28, InoOffset = 32, SizeOffset = 40, DevMajorOffset = 136, DevMinorOffset = 140;
-    public const int IfMt = 0xF000, IfSock = 0xC000, IfReg = 0x8000, IfDir = 0x4000, IfChr = 0x2000, IfFifo = 0x1000;
+    public const int IfMt = 0xF000, IfSock = 0xC000, IfLnk = 0xA000, IfReg = 0x8000, IfDir = 0x4000, IfChr = 0x2000, IfFifo = 0x1000;
 
     public static bool IsSocket(string path) => TypeAt(path, AtSymlinkNoFollow) == IfSock;
 
     /// <summary>Who owns what <paramref name="path"/> names (symlinks followed) and its mode bits; null if it cannot be examined.</summary>
-    public static (int Type, int Permissions, uint Uid)? OwnerOf(string path)
+    public static (int Type, int Permissions, uint Uid)? OwnerOf(string path) => OwnerAt(path, 0);
+
+    /// <summary>As <see cref="OwnerOf"/>, of the path itself: a symlink is reported as one (<see cref="IfLnk"/>), not followed.</summary>
+    public static (int Type, int Permissions, uint Uid)? OwnerOfLink(string path) => OwnerAt(path, AtSymlinkNoFollow);
+
+    private static (int Type, int Permissions, uint Uid)? OwnerAt(string path, int flags)
     {
         var buffer = stackalloc byte[StatxSize];
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = bytes)
         {
-            if (Libc.statx(AtFdCwd, p, 0, StatxType | StatxMode | StatxUid, buffer) != 0) return null;
+            if (Libc.statx(AtFdCwd, p, flags, StatxType | StatxMode | StatxUid, buffer) != 0) return null;
         }
         var mode = *(ushort*)(buffer + ModeOffset);
         return (mode & IfMt, mode & 0xFFF, *(uint*)(buffer + UidOffset));

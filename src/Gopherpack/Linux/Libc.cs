@@ -10,9 +10,9 @@ internal static unsafe partial class Libc
     public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
     public const int O_CREAT = 0x40, O_APPEND = 0x400;
     public const short POLLOUT = 4, POLLHUP = 0x10;
-    public const int ENOENT = 2, EEXIST = 17, EACCES = 13, EADDRINUSE = 98, ERANGE = 34, ENFILE = 23, EMFILE = 24;
+    public const int ENOENT = 2, ELOOP = 40, EEXIST = 17, EACCES = 13, EADDRINUSE = 98, ERANGE = 34, ENFILE = 23, EMFILE = 24;
     public const int WNOHANG = 1;
-    public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80, O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000;
+    public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80, O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, O_NONBLOCK = 0x800;
     public const int F_OFD_GETLK = 36, F_OFD_SETLK = 37;
     public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     public const int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15;
@@ -47,6 +47,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int dup3(int fd, int newFd, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int open(byte* path, int flags, int mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial byte* realpath(byte* path, byte* resolved);
+    [LibraryImport(Lib)] public static partial void free(void* pointer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int poll(PollFd* fds, nint count, int timeoutMs);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, int* value, int* length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getrlimit(int resource, out RLimit limit);
@@ -66,6 +68,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int link(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int rename(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nint count, long offset);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* message, int flags);

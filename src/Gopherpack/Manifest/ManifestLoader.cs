@@ -133,6 +133,10 @@ public static partial class ManifestLoader
                 case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
                     _depth--;
                     break;
+                // Before any value is used as a path (.NET throws on one), a command, an address or an environment value.
+                case YamlDotNet.Core.Events.Scalar { Value: var value } when value.Contains('\0'):
+                    throw new ManifestException([new ManifestError(file, (int)inner.Current.Start.Line, (int)inner.Current.Start.Column,
+                        "a NUL character (\\0) in a value: no command, path, address or environment value can hold one")]);
             }
             return true;
         }
@@ -333,7 +337,6 @@ public static partial class ManifestLoader
             var values = new List<string>();
             foreach (var item in items)
                 if (item is not YamlScalarNode { Value: { } value }) r.Error(item, $"each entry of '{key}' must be a single value");
-                else if (value.Contains('\0')) r.Error(item, $"an entry of '{key}' holds a NUL character, which no argument can hold");
                 else values.Add(value);
             return values;
         }
@@ -348,8 +351,6 @@ public static partial class ManifestLoader
                 if (key is null || !EnvName().IsMatch(key)) { r.Error(keyNode, $"'{key}' is not a valid environment variable name"); continue; }
                 if (WorkerContract.IsReserved(key)) { r.Error(keyNode, $"'env.{key}' is set by gopherpack for each worker and cannot be set in the manifest"); continue; }
                 if (value is not YamlScalarNode { Value: { } text }) r.Error(value, $"'env.{key}' must be a single value");
-                // The environment is a list of C strings: a worker would get the value cut short at the NUL.
-                else if (text.Contains('\0')) r.Error(value, $"'env.{key}' holds a NUL character, which no environment variable can hold");
                 else env[key] = text;
             }
             return env;

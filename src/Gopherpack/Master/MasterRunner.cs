@@ -26,7 +26,7 @@ public static class MasterRunner
 
     private static async Task<int> SetUpAndRunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions options)
     {
-        Output.MasterOutput.Standard.BoundLogFile(manifest.LogMaxBytes);
+        Output.MasterOutput.Standard.BoundLogFile(manifest.LogMaxBytes, runtime.Path);
         UpgradeHandover? handover;
         IReadOnlyList<InheritedListener> inherited;
         try

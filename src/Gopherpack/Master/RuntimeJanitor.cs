@@ -23,6 +23,7 @@ public static class RuntimeJanitor
     private const string Script = """
         cat <&3 >/dev/null
         list=$1; master=$2
+        { [ -f "$list" ] && [ ! -L "$list" ]; } || exit 0  # only a plain file: a FIFO would hang it, a symlink lead elsewhere
         exec <"$list" 2>/dev/null || exit 0
         read -r owner || exit 0; [ "$owner" = "$master" ] || exit 0
         workers=

@@ -44,14 +44,15 @@ public sealed class MasterOutput
     public long DroppedLines => Out == Err ? Out.DroppedLines : Out.DroppedLines + Err.DroppedLines;
 
     /// <summary>Bounds the log file, when stderr is one (the master started by <c>gopherpack start</c> or Start-Pack).</summary>
-    public void BoundLogFile(long maxBytes)
+    /// <param name="runtimeDir">The master's private runtime dir: a symlink put at a log path in it may be removed and replaced by a fresh file.</param>
+    public void BoundLogFile(long maxBytes, string? runtimeDir = null)
     {
         if (Own(2) is var fd and >= 0)
         {
             try
             {
                 if (FileType.Of(fd) is { Type: FileType.IfReg } && StandardStreams.FilePath(fd) is { } path)
-                    Err.RotateWith(new LogRotation(path, maxBytes, warning => Err.TryWrite(Err.Notice(warning), important: true)));
+                    Err.RotateWith(new LogRotation(path, maxBytes, warning => Err.TryWrite(Err.Notice(warning), important: true), runtimeDir));
             }
             finally { Libc.close(fd); }
         }

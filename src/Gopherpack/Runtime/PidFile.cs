@@ -48,6 +48,7 @@ public sealed unsafe class PidFile : IDisposable
             if (fd < 0)
             {
                 var error = Marshal.GetLastPInvokeError();
+                if (error == Libc.ELOOP) throw new RuntimeDirectoryException($"pid file '{path}' is a symbolic link; refused (remove it)");
                 if (error != Libc.ENOENT) throw Failure(path, "open", error);
                 var (ours, temp) = CreateLocked(path);
                 if (Call(Libc.link, temp, path) == 0)
@@ -60,6 +61,11 @@ public sealed unsafe class PidFile : IDisposable
                 Call(Libc.unlink, temp);
                 if (error == Libc.EEXIST) continue;
                 throw Failure(path, "link", error);
+            }
+            if (NotRegular(fd) is { } type)
+            {
+                Libc.close(fd);
+                throw new RuntimeDirectoryException($"pid file '{path}' is {type}, not a regular file; refused (remove it)");
             }
             if (!TryLock(fd, Libc.F_WRLCK))
             {
@@ -119,6 +125,7 @@ public sealed unsafe class PidFile : IDisposable
             if (fd < 0) return null;
             try
             {
+                if (NotRegular(fd) is not null) return null; // no master ever publishes one: nobody holds it
                 var locked = IsLocked(fd);
                 // Checked on a file that has just been replaced: look again at the current one.
                 if (FileId.OfFd(fd) != FileId.OfPath(path)) continue;
@@ -203,11 +210,26 @@ public sealed unsafe class PidFile : IDisposable
             : $"replacing stale pid file '{path}': pid {p} is not running";
     }
 
+    /// <summary>
+    /// O_NONBLOCK: a FIFO planted at the path cannot hang the open (a regular file ignores the flag);
+    /// callers then refuse anything but a regular file (<see cref="NotRegular"/>).
+    /// </summary>
     private static unsafe int Open(string path, int flags)
     {
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes) return Libc.open(p, flags | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0b110_100_100);
+        fixed (byte* p = bytes) return Libc.open(p, flags | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0b110_100_100);
     }
+
+    /// <summary>What the fd is when it is not a regular file ("a FIFO", ...); null for a regular file.</summary>
+    private static string? NotRegular(int fd) => FileType.Of(fd)?.Type switch
+    {
+        FileType.IfReg => null,
+        FileType.IfFifo => "a FIFO",
+        FileType.IfDir => "a directory",
+        FileType.IfSock => "a socket",
+        FileType.IfChr => "a device",
+        _ => "something else",
+    };
 
     private unsafe delegate int PathCall(byte* path);
     private unsafe delegate int TwoPathCall(byte* from, byte* to);

@@ -5,14 +5,18 @@ namespace Gopherpack.Runtime;
 /// <summary>
 /// Where a pack keeps its control socket, pid file and notify sockets:
 /// --runtime-dir, else GOPHERPACK_RUNTIME_DIR, else $XDG_RUNTIME_DIR/gopherpack, else /run/gopherpack (root),
-/// else /tmp/gopherpack-UID. Created 0700. An existing one must be private: owned by this user (or root) and
+/// else /tmp/gopherpack-UID. Created 0700. An existing one must be private: a real directory (not a symlink: in /tmp
+/// another account could plant /tmp/gopherpack-UID as one and re-point it later), owned by this user (or root) and
 /// writable by nobody else, or another account could plant files in it (a NAME.log symlink the master would
-/// append to). It is refused, never chmodded: the master changes no mode of what it did not create.
+/// append to, a fake control socket). It is refused, never chmodded: the master changes no mode of what it did not create.
+/// The master (<see cref="Ensure"/>) and every client (<see cref="CheckPrivate"/>) check it before they use anything in it.
 /// </summary>
 public sealed class RuntimeDirectory(string path)
 {
     public const string EnvironmentVariable = "GOPHERPACK_RUNTIME_DIR";
-    public string Path { get; } = path;
+
+    /// <summary>The directory; after <see cref="Ensure"/>, its real path (no symlink in any component), the one that was checked.</summary>
+    public string Path { get; private set; } = path;
 
     public static RuntimeDirectory Resolve(string? option)
     {
@@ -35,9 +39,9 @@ public sealed class RuntimeDirectory(string path)
         try
         {
             Directory.CreateDirectory(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            if (NotPrivate() is { } problem)
-                throw new RuntimeDirectoryException($"runtime directory '{Path}' {problem}: another account could plant files in it " +
-                    $"(such as a symlink named NAME.log); use a directory that is yours alone (mode 0700), with --runtime-dir or {EnvironmentVariable}");
+            CheckPrivate();
+            // Not a symlink, so only a parent could be one: keep the real path, so what was checked is what gets used.
+            Path = System.IO.Path.GetFullPath(Linux.RealPath.Of(Path));
             // CreateNew: O_EXCL, so a symlink planted at the probe's name is not followed.
             var probe = System.IO.Path.Combine(Path, $".probe-{Environment.ProcessId}");
             File.Delete(probe);
@@ -50,10 +54,24 @@ public sealed class RuntimeDirectory(string path)
         }
     }
 
+    /// <summary>
+    /// For clients (stop, reload, ps, ...): a runtime dir that exists must be private, or a reply on its control socket,
+    /// a pid in its pid file, could come from another account. One that does not exist is fine (no pack runs there).
+    /// </summary>
+    /// <exception cref="RuntimeDirectoryException">It exists and is not private to this user.</exception>
+    public void CheckPrivate()
+    {
+        if (FileType.OwnerOfLink(Path) is null) return; // missing (or unreachable: using it fails on its own)
+        if (NotPrivate() is { } problem)
+            throw new RuntimeDirectoryException($"runtime directory '{Path}' {problem}: another account could plant files in it " +
+                $"(such as a symlink named NAME.log or a fake control socket); refused: use a directory that is yours alone (mode 0700), with --runtime-dir or {EnvironmentVariable}");
+    }
+
     /// <summary>Why the directory is not private to this user; null when it is.</summary>
     private string? NotPrivate()
     {
-        if (FileType.OwnerOf(Path) is not { } owner) return "cannot be examined";
+        if (FileType.OwnerOfLink(Path) is not { } owner) return "cannot be examined";
+        if (owner.Type == FileType.IfLnk) return "is a symbolic link (the runtime dir itself must be a real directory)";
         if (owner.Type != FileType.IfDir) return "is not a directory";
         var uid = Libc.geteuid();
         if (owner.Uid != uid && owner.Uid != 0) return $"belongs to uid {owner.Uid}, not to this user (uid {uid}) or root";
