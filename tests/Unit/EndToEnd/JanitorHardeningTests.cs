@@ -101,7 +101,7 @@ public sealed class JanitorHardeningTests(ITestOutputHelper output)
             var atKill = ProcessesNamed(marker);
             output.WriteLine($"{atKill.Count} worker(s) alive when the master was killed after spawn line {spawned}");
             await Eventually.True(() => ProcessesNamed(marker).Count == 0, StopTimeout + TimeSpan.FromSeconds(8),
-                $"workers {string.Join(",", ProcessesNamed(marker))} outlived the master killed after spawn line {spawned}");
+                $"workers {string.Join(",", ProcessesNamed(marker))} outlived the master killed after spawn line {spawned}; master log:\n{pack.Log}");
             output.WriteLine($"all gone {clock.ElapsedMilliseconds} ms later");
         }
         finally { KillAll(marker); }
