@@ -65,6 +65,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int gettid();
     [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, FileLock* lockInfo);
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)] public static partial int fcntl_int(int fd, int command, int argument);
     [LibraryImport(Lib, SetLastError = true)] public static partial int link(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int rename(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);

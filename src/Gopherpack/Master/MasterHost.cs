@@ -100,7 +100,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, _runtimeFiles.Path);
     }
 
-    private readonly int _janitor;
+    private int _janitor;
     private PidFile? _pidFile;
     private readonly RuntimeFileList _runtimeFiles;
 
@@ -266,7 +266,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Reaps exited workers; each exit reaches the supervisor once its last output lines are read, without blocking the loop.</summary>
     private void ReapExited(bool signalled)
     {
-        Processes.TryReap(_janitor);
+        if (Processes.TryReap(_janitor) is { } janitorExit) ReplaceJanitor(janitorExit);
         foreach (var (pid, workerId) in _workerOfPid.ToList())
         {
             if (_exiting.Contains(pid) || Processes.TryReapGroup(pid) is not { } status) continue;
@@ -280,6 +280,25 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         if (_orphans is not null && (signalled || ++_sweeps % OrphanSweepEvery == 0))
         {
             foreach (var orphan in _orphans.Reap(OwnChildren())) Log.Info("reap", $"reaped orphan pid {orphan}");
+        }
+    }
+
+    /// <summary>
+    /// The janitor is gone while this master lives (killed, or its reader was): without one a later SIGKILL of the
+    /// master would clean nothing, so a new one takes over, with the current list.
+    /// </summary>
+    private void ReplaceJanitor(ExitStatus exit)
+    {
+        var old = _janitor;
+        try
+        {
+            UpdateRuntimeFiles();
+            _janitor = RuntimeJanitor.Start(_spawner, _lifeline.ReadFd, _runtimeFiles.Path);
+            Log.Warn("janitor", $"the janitor (pid {old}) exited ({exit}); started a new one (pid {_janitor})");
+        }
+        catch (Exception e)
+        {
+            Log.Error("janitor", $"the janitor (pid {old}) exited ({exit}) and a new one could not be started: {e.Message}; if this master is killed its workers and files stay behind");
         }
     }
 
@@ -308,7 +327,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             var stop = launcher.Manifest.Stop;
             _janitorWorkers[pid] = new JanitorWorker(pid, stat.StartTime, SignalNames.Name(stop.Signal)[3..], stop.Timeout);
-            _janitorListStale = true;
+            // Listed before the next spawn, not at the end of the event batch: a master killed while it starts
+            // twenty workers leaves none that the janitor does not know.
+            UpdateRuntimeFiles();
         }
         return pid;
     }

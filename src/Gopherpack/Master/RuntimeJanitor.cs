@@ -16,13 +16,28 @@ namespace Gopherpack.Master;
 /// (field 22 of /proc/PID/stat, kept across exec), checked before every signal, so a pid reused by another
 /// process after the worker exited is never signalled.</item>
 /// </list>
-/// A list that names another master (a successor already took over) is not acted on.
+/// A list that names another master (a successor already took over) is not acted on. Nor does it act while the
+/// master (named by pid and start time) is still alive: an EOF then means only that the janitor's reader was
+/// killed; it waits up to 3 s for a master that is exiting, then exits itself, and the master starts a new janitor.
+/// A process name may hold a newline or ") ": the whole stat file is read and its fields taken after the last ") ".
 /// </summary>
 public static class RuntimeJanitor
 {
     private const string Script = """
         cat <&3 >/dev/null
-        list=$1; master=$2
+        list=$1; master=$2; born=$3
+        same() {
+          want=$2; line=
+          { while IFS= read -r part || [ -n "$part" ]; do line="$line $part"; done <"/proc/$1/stat"; } 2>/dev/null || return 1
+          set -- ${line##*") "}
+          group=$3
+          [ "$1" != Z ] && [ "${20}" = "$want" ]
+        }
+        tries=0
+        while same "$master" "$born"; do
+          [ "$tries" -ge 30 ] && exit 0
+          tries=$((tries + 1)); sleep 0.1
+        done
         { [ -f "$list" ] && [ ! -L "$list" ]; } || exit 0  # only a plain file: a FIFO would hang it, a symlink lead elsewhere
         exec <"$list" 2>/dev/null || exit 0
         read -r owner || exit 0; [ "$owner" = "$master" ] || exit 0
@@ -34,13 +49,6 @@ public static class RuntimeJanitor
         done
         rm -f -- "$list"
         clock() { read -r up _ </proc/uptime; now=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
-        same() {
-          want=$2; line=
-          { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-          set -- ${line##*") "}
-          group=$3
-          [ "$1" != Z ] && [ "${20}" = "$want" ]
-        }
         hit() { if [ "$group" = "$2" ]; then kill -s "$1" -- "-$2" 2>/dev/null; else kill -s "$1" "$2" 2>/dev/null; fi; }
         clock; pending=
         for w in $workers; do
@@ -64,7 +72,9 @@ public static class RuntimeJanitor
     /// <returns>The janitor's pid; it is reaped with the workers' sweep or, after the master dies, by init.</returns>
     public static int Start(PosixSpawner spawner, int lifelineReadFd, string fileList)
     {
-        string[] argv = ["/bin/sh", "-c", Script, "gopherpack-janitor", fileList, Environment.ProcessId.ToString()];
+        var self = Environment.ProcessId;
+        var born = ProcessStat.Read(self)?.StartTime ?? throw new InvalidOperationException("cannot read this process's start time from /proc/self/stat");
+        string[] argv = ["/bin/sh", "-c", Script, "gopherpack-janitor", fileList, self.ToString(), born.ToString()];
         var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write);
         try
         {
