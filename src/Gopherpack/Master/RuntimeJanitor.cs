@@ -70,10 +70,11 @@ public static class RuntimeJanitor
         """;
 
     /// <returns>The janitor's pid; it is reaped with the workers' sweep or, after the master dies, by init.</returns>
-    public static int Start(PosixSpawner spawner, int lifelineReadFd, string fileList)
+    /// <param name="masterStartTime">Tests only: the start time the janitor takes for this process's, so it finds its master gone.</param>
+    public static int Start(PosixSpawner spawner, int lifelineReadFd, string fileList, ulong? masterStartTime = null)
     {
         var self = Environment.ProcessId;
-        var born = ProcessStat.Read(self)?.StartTime ?? throw new InvalidOperationException("cannot read this process's start time from /proc/self/stat");
+        var born = masterStartTime ?? ProcessStat.Read(self)?.StartTime ?? throw new InvalidOperationException("cannot read this process's start time from /proc/self/stat");
         string[] argv = ["/bin/sh", "-c", Script, "gopherpack-janitor", fileList, self.ToString(), born.ToString()];
         var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write);
         try

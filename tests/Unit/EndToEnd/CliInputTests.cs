@@ -70,8 +70,8 @@ public sealed class CliInputTests
         using var dir = new TempDir();
         var file = dir.File("not-a-dir", "");
         var ps = await Cli.RunAsync("ps", "--runtime-dir", file);
-        Assert.True(ps.Code == 2, ps.ToString());
-        Assert.Contains($"the runtime dir {file} is a file, not a directory", ps.Stderr);
+        Assert.True(ps.Code == 1, ps.ToString());
+        Assert.Contains($"runtime directory '{file}' is not a directory", ps.Stderr);
         Assert.DoesNotContain("no packs running", ps.Stdout);
     }
 

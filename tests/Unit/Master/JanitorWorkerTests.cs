@@ -30,7 +30,8 @@ public sealed class JanitorWorkerTests
             ]);
             using var spawner = new PosixSpawner();
             using var lifeline = new UnixPipe();
-            var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, list.Path);
+            // The janitor acts only once its master (pid and start time) is gone: this test process plays a master that died.
+            var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, list.Path, ProcessStat.Read(Environment.ProcessId)!.Value.StartTime - 1);
             var clock = Stopwatch.StartNew();
             lifeline.CloseWrite();
 
