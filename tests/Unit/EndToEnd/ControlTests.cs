@@ -40,7 +40,7 @@ public sealed class ControlTests
         });
 
         var table = await Cli.RunAsync("ps", "--runtime-dir", pack.RuntimeDir);
-        Assert.Contains("SLOT  PID    USER", table.Stdout);
+        Assert.Matches(@"(?m)^  SLOT +PID +USER +CPU +GEN +STATE", table.Stdout);
         Assert.Contains("Ready", table.Stdout);
     }
 
