@@ -35,6 +35,14 @@ internal sealed class GenerationStore(int lifelineReadFd)
 
     public WorkerLauncher LauncherOf(int generation) => _generations[generation].Launcher;
 
+    /// <summary>
+    /// How the janitor stops a process it finds holding the lifeline but not on its list (spawned just before the
+    /// master was killed): the newest generation's stop signal, and the longest stop timeout of any generation held.
+    /// </summary>
+    public (string Signal, TimeSpan Timeout) UnlistedStop =>
+        (SignalNames.Name(_generations[_generations.Keys.Max()].Launcher.Manifest.Stop.Signal)[3..],
+         _generations.Values.Max(g => g.Launcher.Manifest.Stop.Timeout));
+
     /// <summary>Binds a new generation's listeners next to the serving one's (keeping the sockets of unchanged addresses).</summary>
     /// <exception cref="ListenerException">A listener could not be bound; nothing of the new generation stays.</exception>
     public void Prepare(int generation, PackManifest manifest, int slots)

@@ -124,7 +124,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             files.AddRange(_generations.SocketFiles.Select(f => (f.Path, (Linux.FileId?)f.Id)));
         }
         _janitorListStale = false;
-        try { _runtimeFiles.Write(files, _janitorWorkers.Values); }
+        try { _runtimeFiles.Write(files, _janitorWorkers.Values, _generations.UnlistedStop); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.Warn("runtime", $"cannot update {_runtimeFiles.Path}: {e.Message}; if this master is killed its files may stay behind");

@@ -14,7 +14,10 @@ namespace Gopherpack.Master;
 /// has passed: whatever the worker ignores, and whether or not an exec cleared its parent-death signal (a binary
 /// with file capabilities, a set-user-ID one, a change of credentials). A worker is named by pid and start time
 /// (field 22 of /proc/PID/stat, kept across exec), checked before every signal, so a pid reused by another
-/// process after the worker exited is never signalled.</item>
+/// process after the worker exited is never signalled. A worker spawned after the list was last written (the master
+/// killed between a spawn and its listing, or before setpriv set the death signal) is found by the lifeline pipe it
+/// inherited (its inode under /proc/*/fd) and stopped the same way, with the list's <c>unlisted</c> settings;
+/// so is any process a worker started that still holds the lifeline.</item>
 /// </list>
 /// A list that names another master (a successor already took over) is not acted on. Nor does it act while the
 /// master (named by pid and start time) is still alive: an EOF then means only that the janitor's reader was
@@ -25,14 +28,17 @@ public static class RuntimeJanitor
 {
     private const string Script = """
         cat <&3 >/dev/null
+        lifeline=$(find /proc/$$/fd/3 -maxdepth 0 -printf %l 2>/dev/null)
+        exec 3<&-
         list=$1; master=$2; born=$3
-        same() {
-          want=$2; line=
+        look() {
+          line=
           { while IFS= read -r part || [ -n "$part" ]; do line="$line $part"; done <"/proc/$1/stat"; } 2>/dev/null || return 1
           set -- ${line##*") "}
-          group=$3
-          [ "$1" != Z ] && [ "${20}" = "$want" ]
+          state=$1; group=$3; started=${20}
+          [ "$state" != Z ]
         }
+        same() { look "$1" && [ "$started" = "$2" ]; }
         tries=0
         while same "$master" "$born"; do
           [ "$tries" -ge 30 ] && exit 0
@@ -41,13 +47,27 @@ public static class RuntimeJanitor
         { [ -f "$list" ] && [ ! -L "$list" ]; } || exit 0  # only a plain file: a FIFO would hang it, a symlink lead elsewhere
         exec <"$list" 2>/dev/null || exit 0
         read -r owner || exit 0; [ "$owner" = "$master" ] || exit 0
-        workers=
+        workers=; unlisted=; found=
         while read -r id path; do
           if [ "$id" = worker ]; then workers="$workers $path"
+          elif [ "$id" = unlisted ]; then unlisted=$path
           elif [ "$id" = rmdir ]; then rmdir -- "$path" 2>/dev/null
           elif [ "$(stat -c %d:%i -- "$path" 2>/dev/null)" = "$id" ]; then rm -rf -- "$path"; fi
         done
         rm -f -- "$list"
+        # A worker spawned after the list was last written holds the lifeline too: find it by that pipe.
+        case $lifeline in "pipe:["*"]") ;; *) lifeline= ;; esac
+        if [ -n "$lifeline" ] && [ -n "$unlisted" ]; then
+          ino=${lifeline#"pipe:["}; ino=${ino%"]"}
+          for fd in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "pipe:\\[$ino\\]" 2>/dev/null); do
+            pid=${fd#/proc/}; pid=${pid%%/*}
+            case " $workers $found " in *" $pid:"*) continue ;; esac
+            [ "$pid" = $$ ] && continue
+            look "$pid" || continue
+            found="$found $pid:$started:$unlisted"
+          done
+          workers="$workers $found"
+        fi
         clock() { read -r up _ </proc/uptime; now=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
         hit() { if [ "$group" = "$2" ]; then kill -s "$1" -- "-$2" 2>/dev/null; else kill -s "$1" "$2" 2>/dev/null; fi; }
         clock; pending=
@@ -93,7 +113,9 @@ public static class RuntimeJanitor
 public sealed record JanitorWorker(int Pid, ulong StartTime, string StopSignal, TimeSpan StopTimeout)
 {
     /// <summary><c>worker PID:START:SIGNAL:CENTISECONDS</c> (the signal without SIG, as <c>kill -s</c> takes it).</summary>
-    public string Line => $"worker {Pid}:{StartTime}:{StopSignal}:{(long)Math.Ceiling(StopTimeout.TotalMilliseconds / 10)}";
+    public string Line => $"worker {Pid}:{StartTime}:{StopSignal}:{Centiseconds(StopTimeout)}";
+
+    public static long Centiseconds(TimeSpan span) => (long)Math.Ceiling(span.TotalMilliseconds / 10);
 }
 
 /// <summary>
@@ -109,10 +131,11 @@ public sealed class RuntimeFileList(string path)
 
     public string Path { get; } = path;
 
-    public void Write(IEnumerable<(string Path, FileId? Id)> files, IEnumerable<JanitorWorker> workers)
+    /// <param name="unlisted">How to stop a process found holding the lifeline that is not among <paramref name="workers"/>.</param>
+    public void Write(IEnumerable<(string Path, FileId? Id)> files, IEnumerable<JanitorWorker> workers, (string Signal, TimeSpan Timeout) unlisted)
     {
         var temp = Path + ".tmp";
-        var lines = new List<string> { Environment.ProcessId.ToString() };
+        var lines = new List<string> { Environment.ProcessId.ToString(), $"unlisted {unlisted.Signal}:{JanitorWorker.Centiseconds(unlisted.Timeout)}" };
         lines.AddRange(files.Where(f => !f.Path.Contains('\n')).Select(f => $"{f.Id?.ToString() ?? "rmdir"} {f.Path}"));
         lines.AddRange(workers.Select(w => w.Line));
         // CreateNew (O_EXCL) never follows a symlink planted at the temporary name.

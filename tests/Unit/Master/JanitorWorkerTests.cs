@@ -27,11 +27,13 @@ public sealed class JanitorWorkerTests
                 Listed(obeys.Id, timeout),
                 Listed(deaf.Id, timeout),
                 Listed(stranger.Id, timeout) with { StartTime = ProcessStat.Read(stranger.Id)!.Value.StartTime - 1 },
-            ]);
+            ], ("TERM", timeout));
             using var spawner = new PosixSpawner();
             using var lifeline = new UnixPipe();
             // The janitor acts only once its master (pid and start time) is gone: this test process plays a master that died.
             var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, list.Path, ProcessStat.Read(Environment.ProcessId)!.Value.StartTime - 1);
+            // The janitor finds workers by the lifeline they hold: this process, playing the dead master, must not hold it.
+            lifeline.CloseRead();
             var clock = Stopwatch.StartNew();
             lifeline.CloseWrite();
 
@@ -50,6 +52,47 @@ public sealed class JanitorWorkerTests
                 if (!process.HasExited) process.Kill();
                 process.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// A worker spawned after the list was last written (its master killed between the spawn and the listing) is on no
+    /// list; it holds the lifeline it inherited, and that is how the janitor finds it. A process that holds no lifeline
+    /// and is on no list is not the janitor's business.
+    /// </summary>
+    [Fact]
+    public async Task The_janitor_finds_an_unlisted_worker_by_the_lifeline_it_holds_and_kills_it_at_the_unlisted_timeout()
+    {
+        using var dir = new TempDir();
+        var stranger = Process.Start("/bin/sh", ["-c", "trap '' TERM; while :; do sleep 0.2; done"])!;
+        using var spawner = new PosixSpawner();
+        using var lifeline = new UnixPipe();
+        using var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write);
+        var nullFd = (int)devNull.DangerousGetHandle();
+        var unlisted = spawner.Spawn(new SpawnRequest("/bin/sh", ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"], ["PATH=/usr/bin:/bin"], "/",
+            nullFd, nullFd, [lifeline.ReadFd], null));
+        try
+        {
+            var list = new RuntimeFileList(Path.Combine(dir.Path, $"test.files.{Environment.ProcessId}"));
+            var timeout = TimeSpan.FromSeconds(1);
+            list.Write([], [], ("TERM", timeout));
+            var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, list.Path, ProcessStat.Read(Environment.ProcessId)!.Value.StartTime - 1);
+            // The janitor finds workers by the lifeline they hold: this process, playing the dead master, must not hold it.
+            lifeline.CloseRead();
+            var clock = Stopwatch.StartNew();
+            lifeline.CloseWrite();
+
+            await Eventually.True(() => Processes.TryReap(unlisted) is not null, timeout + TimeSpan.FromSeconds(8),
+                "the unlisted worker holding the lifeline to be killed by the janitor");
+            Assert.True(clock.Elapsed >= timeout - TimeSpan.FromMilliseconds(200), $"the unlisted worker that ignores SIGTERM was killed after {clock.ElapsedMilliseconds} ms, before the unlisted timeout");
+            await Eventually.True(() => Processes.TryReap(janitor) is not null, TimeSpan.FromSeconds(5), "the janitor to finish");
+            Assert.False(stranger.HasExited, "the janitor signalled a process that holds no lifeline and is on no list");
+        }
+        finally
+        {
+            if (Native.IsAlive(unlisted)) { Native.kill(unlisted, Native.SIGKILL); await Eventually.True(() => Processes.TryReap(unlisted) is not null, TimeSpan.FromSeconds(5), "the unlisted worker to be reaped"); }
+            if (!stranger.HasExited) stranger.Kill();
+            stranger.Dispose();
         }
     }
 
