@@ -107,4 +107,33 @@ public sealed class JanitorHardeningTests(ITestOutputHelper output)
         }
         finally { KillAll(marker); }
     }
+
+    /// <summary>
+    /// A process name may hold a newline and ") " (PR_SET_NAME): a parser that reads /proc/PID/stat line by line, or
+    /// takes the fields after the first ')', misreads the start time and takes the worker for another process.
+    /// </summary>
+    [Fact]
+    public async Task Workers_whose_names_hold_a_newline_and_a_parenthesis_are_still_stopped_after_a_SIGKILL()
+    {
+        var marker = "deaf-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await using var pack = await PackProcess.StartAsync($$"""
+                name: oddname
+                command: /usr/bin/python3
+                args: ["-c", "import ctypes, signal, time; ctypes.CDLL(None).prctl(15, b'w\\n) Z 1 2 3', 0, 0, 0); signal.signal(signal.SIGTERM, signal.SIG_IGN); print('named', flush=True); time.sleep(600)", "{{marker}}"]
+                workers: 2
+                ready: { mode: delay, delay: 300ms }
+                stop: { timeout: 2s }
+                """);
+            var workers = pack.SlotPids.Values.ToList();
+            await Eventually.True(() => workers.All(pid => File.ReadAllText($"/proc/{pid}/comm").StartsWith("w\n) Z", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(10), "the workers to rename themselves");
+            pack.Signal(Native.SIGKILL);
+            await pack.WaitForExit(TimeSpan.FromSeconds(5));
+            await Eventually.True(() => ProcessesNamed(marker).Count == 0, StopTimeout + TimeSpan.FromSeconds(8),
+                $"workers {string.Join(",", ProcessesNamed(marker))} with a newline in their name outlived the killed master");
+        }
+        finally { KillAll(marker); }
+    }
 }
