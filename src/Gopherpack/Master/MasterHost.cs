@@ -532,7 +532,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         {
             var own = new HashSet<int>(_workerOfPid.Keys) { _janitor };
             if (_upgrade.Successor is { } successor) own.Add(successor);
-            notes.AddRange(OrphanedProcesses.EndAll(own, pid => _upgrade.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log));
+            notes.AddRange(OrphanedProcesses.EndAll(own, pid => _upgrade.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log,
+                endsByItself: RuntimeJanitor.IsJanitor));
         }
         StopNotes = notes;
         if (Notifier.DroppedMessages is var dropped and > 0)

@@ -29,8 +29,13 @@ public static class OrphanedProcesses
 
     /// <param name="own">The master's own children, never touched (janitor, a successor master).</param>
     /// <param name="origin">What a child is, for the report; null: an orphan left by a worker.</param>
+    /// <param name="endsByItself">
+    /// A child that exits on its own in a moment (the janitor of an upgrade's new master that has just exited, re-parented
+    /// here): left alone for the grace, and reported only if it is still there then.
+    /// </param>
     /// <returns>One line per process ended, for the log and the stop reply.</returns>
-    public static IReadOnlyList<string> EndAll(IReadOnlySet<int> own, Func<int, string?> origin, IMasterLog log, TimeSpan? grace = null)
+    public static IReadOnlyList<string> EndAll(IReadOnlySet<int> own, Func<int, string?> origin, IMasterLog log, TimeSpan? grace = null,
+        Func<int, bool>? endsByItself = null)
     {
         var wait = grace ?? Grace;
         var clock = Stopwatch.StartNew();
@@ -58,6 +63,7 @@ public static class OrphanedProcesses
             }
             foreach (var child in alive)
             {
+                if (!ended.ContainsKey(child.Pid) && now < wait && endsByItself?.Invoke(child.Pid) == true) continue;
                 if (!ended.TryGetValue(child.Pid, out var entry))
                 {
                     ended[child.Pid] = entry = new Ended(child, origin(child.Pid) ?? "left behind by a worker");

@@ -89,13 +89,29 @@ public static class RuntimeJanitor
         exit 0
         """;
 
+    /// <summary>
+    /// Whether <paramref name="pid"/> runs a janitor (this very script). One whose master has exited normally finds no list
+    /// and exits at once; re-parented to another master (an upgrade's), it is no leftover of a worker.
+    /// </summary>
+    public static bool IsJanitor(int pid)
+    {
+        try
+        {
+            var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            return argv.Length >= 4 && argv[0] == "/bin/sh" && argv[1] == "-c" && argv[2] == Script && argv[3] == Name;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    private const string Name = "gopherpack-janitor";
+
     /// <returns>The janitor's pid; it is reaped with the workers' sweep or, after the master dies, by init.</returns>
     /// <param name="masterStartTime">Tests only: the start time the janitor takes for this process's, so it finds its master gone.</param>
     public static int Start(PosixSpawner spawner, int lifelineReadFd, string fileList, ulong? masterStartTime = null)
     {
         var self = Environment.ProcessId;
         var born = masterStartTime ?? ProcessStat.Read(self)?.StartTime ?? throw new InvalidOperationException("cannot read this process's start time from /proc/self/stat");
-        string[] argv = ["/bin/sh", "-c", Script, "gopherpack-janitor", fileList, self.ToString(), born.ToString()];
+        string[] argv = ["/bin/sh", "-c", Script, Name, fileList, self.ToString(), born.ToString()];
         var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Write);
         try
         {

@@ -96,5 +96,33 @@ public sealed class JanitorWorkerTests
         }
     }
 
+    /// <summary>
+    /// A stopping master leaves alone, for a grace, the janitor of an upgrade's new master re-parented to it (it exits by
+    /// itself): it must know a janitor from a process that merely calls itself one.
+    /// </summary>
+    [Fact]
+    public void A_janitor_is_known_by_its_whole_command_line_not_by_its_name()
+    {
+        using var dir = new TempDir();
+        using var spawner = new PosixSpawner();
+        using var lifeline = new UnixPipe();
+        var janitor = RuntimeJanitor.Start(spawner, lifeline.ReadFd, Path.Combine(dir.Path, "none.files.1"));
+        var impostor = Process.Start("/bin/sh", ["-c", "sleep 300", "gopherpack-janitor"])!;
+        try
+        {
+            Assert.True(RuntimeJanitor.IsJanitor(janitor), "a janitor was not recognised");
+            Assert.False(RuntimeJanitor.IsJanitor(impostor.Id), "a process named gopherpack-janitor was taken for a janitor");
+            Assert.False(RuntimeJanitor.IsJanitor(Environment.ProcessId));
+        }
+        finally
+        {
+            lifeline.CloseWrite();
+            impostor.Kill();
+            impostor.Dispose();
+        }
+        // The master (this process) is alive: the janitor takes the EOF for a killed reader and exits within about 3 s.
+        Assert.True(SpinWait.SpinUntil(() => Processes.TryReap(janitor) is not null, TimeSpan.FromSeconds(10)), "the janitor did not exit");
+    }
+
     private static JanitorWorker Listed(int pid, TimeSpan timeout) => new(pid, ProcessStat.Read(pid)!.Value.StartTime, "TERM", timeout);
 }
