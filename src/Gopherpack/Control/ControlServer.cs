@@ -48,6 +48,9 @@ public sealed class ControlServer : IAsyncDisposable
     /// <summary>The socket file as bound: what the janitor may remove if this master is killed.</summary>
     public Linux.FileId? SocketFile { get; }
 
+    /// <summary>Where the socket file is now: its bind path until <see cref="Publish"/>, then <see cref="Path"/>.</summary>
+    public string BoundPath => _boundPath;
+
     private async Task AcceptLoop()
     {
         while (!_closing.IsCancellationRequested)

@@ -123,6 +123,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             if (_control?.SocketFile is { } control) files.Add((_control.Path, control));
             files.AddRange(_generations.SocketFiles.Select(f => (f.Path, (Linux.FileId?)f.Id)));
         }
+        // A new master's control socket before it takes over (NAME.sock.PID) is its own file, killed or not.
+        else if (_control is { SocketFile: { } bound } unpublished && unpublished.BoundPath != unpublished.Path)
+            files.Add((unpublished.BoundPath, bound));
         _janitorListStale = false;
         try { _runtimeFiles.Write(files, _janitorWorkers.Values, _generations.UnlistedStop); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

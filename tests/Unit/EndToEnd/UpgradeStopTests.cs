@@ -19,6 +19,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
 {
     [GeneratedRegex(@"upgraded: master pid (\d+) serves generation (\d+)")] private static partial Regex Upgraded();
     [GeneratedRegex(@"starting new master pid (\d+)")] private static partial Regex Starting();
+    [GeneratedRegex(@"the new master is pid (\d+) \(started by")] private static partial Regex NewMasterIs();
 
     private static string Manifest(int port, string stopTimeout, string switches = "") => $$"""
         name: upstop
@@ -153,6 +154,74 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
         AssertNothingLeft(pack, reported, port);
         Assert.False(Native.IsAlive(wrapperPid), "the wrapper is still running");
+    }
+
+    /// <summary>
+    /// A stop while an upgrade through a wrapper that does not exec is under way: the new master (the wrapper's child)
+    /// is told to stop and stops its workers within their stop.timeout; the wrapper sees it exit and exits after it.
+    /// Before: the wrapper's group got SIGTERM, the wrapper died first, and reaping it SIGKILLed the draining new master,
+    /// which left its NAME.sock.PID behind.
+    /// </summary>
+    [Fact]
+    public async Task A_stop_during_an_upgrade_through_a_wrapper_lets_the_new_master_stop_its_workers_and_leaves_no_file()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "3s", ", \"--never-ready\", \"--ignore-term\""));
+        var marks = Path.Combine(pack.Dir.Path, "wrapper.log");
+        var wrapper = pack.Dir.File("wrap.sh", $"""
+            #!/bin/sh
+            {string.Join(' ', RepoPaths.CliCommand.Select(a => $"'{a}'"))} "$@"
+            echo "wrapper exit $?" >> '{marks}'
+            """);
+        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var newMaster = int.Parse(pack.Lines.Select(l => NewMasterIs().Match(l)).First(m => m.Success).Groups[1].Value);
+        var newWorkers = pack.AllWorkerPids.ToList();
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop during a wrapper upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 3s)");
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.DoesNotContain("warning", stop.Stderr);
+        await Assert.ThrowsAsync<PackControlException>(() => upgrade);
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.Contains(pack.Lines, l => l.Contains("stop-timeout") && l.Contains("sending SIGKILL"));
+        Assert.True(File.Exists(marks) && File.ReadAllText(marks).Contains("wrapper exit"), "the wrapper did not outlive its master: it was killed first");
+        Assert.DoesNotContain(pack.Lines, l => l.Contains($"pid {newMaster} ") && l.Contains("was still running"));
+        AssertNothingLeft(pack, newMaster, port);
+        Assert.All(newWorkers, pid => Assert.False(Native.IsAlive(pid), $"worker {pid} is still running"));
+    }
+
+    /// <summary>
+    /// Both masters SIGKILLed while the new one starts (before it takes over): each janitor stops its own master's
+    /// workers and removes its files, the new master's control socket under its temporary name (NAME.sock.PID) too.
+    /// </summary>
+    [Fact]
+    public async Task Both_masters_killed_before_the_takeover_leave_no_worker_and_no_file()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s", ", \"--ignore-term\""));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "2s", ", \"--never-ready\", \"--ignore-term\""));
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 4, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var successor = int.Parse(pack.Lines.Select(l => Starting().Match(l)).First(m => m.Success).Groups[1].Value);
+        Assert.True(File.Exists(Path.Combine(pack.RuntimeDir, $"upstop.sock.{successor}")), "the new master's temporary control socket is not there");
+        var workers = pack.AllWorkerPids.ToList();
+
+        Native.kill(successor, Native.SIGKILL);
+        pack.Signal(Native.SIGKILL);
+        await pack.WaitForExit(TimeSpan.FromSeconds(5));
+        await Assert.ThrowsAnyAsync<Exception>(() => upgrade);
+        await Eventually.True(() => workers.All(pid => !Native.IsAlive(pid)), TimeSpan.FromSeconds(2 + 10),
+            $"workers {string.Join(",", workers.Where(Native.IsAlive))} outlived both killed masters");
+        await Eventually.True(() => Directory.GetFileSystemEntries(pack.RuntimeDir).Length == 0, TimeSpan.FromSeconds(5),
+            $"left in the runtime dir: {string.Join(", ", Directory.GetFileSystemEntries(pack.RuntimeDir))}");
     }
 
     private static void AssertNothingLeft(PackProcess pack, int successor, int port)

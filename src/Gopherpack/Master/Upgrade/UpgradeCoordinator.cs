@@ -41,6 +41,9 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
 
     public bool Running => _current is not null;
 
+    /// <summary>The new master a wrapper script started, by the wrapper's pid (a child here), while the wrapper runs.</summary>
+    private readonly Dictionary<int, int> _masterOfChild = [];
+
     /// <summary>New masters started by upgrades that have not been reaped yet.</summary>
     public IReadOnlyCollection<int> Children => _children;
 
@@ -129,6 +132,8 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             if (Processes.TryReapGroup(pid) is not { } exit) continue;
             _children.Remove(pid);
             host.DeleteControlSocketOf(pid);
+            // Started by a wrapper script: the new master's socket before takeover is named by its own pid.
+            if (_masterOfChild.Remove(pid, out var master)) host.DeleteControlSocketOf(master);
             if (_current is { } attempt && attempt.Pid == pid)
             {
                 attempt.Exit = exit;
@@ -220,6 +225,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
                 if (int.TryParse(line.AsSpan(4), out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
                 {
                     attempt.MasterPid = masterPid;
+                    _masterOfChild[attempt.Pid] = masterPid;
                     Log.Info("upgrade", $"the new master is {attempt.Name}");
                 }
                 break;
@@ -267,7 +273,10 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         attempt.Commit.Dispose();
         if (_children.Contains(attempt.Pid))
         {
-            Processes.SignalGroup(attempt.Pid, SignalNames.SIGTERM);
+            // Through a wrapper that did not exec, the new master alone: the wrapper waits for it and exits after it,
+            // where a SIGTERM to the wrapper's group would end the wrapper first, and reaping it kill the draining master.
+            if (attempt.MasterPid != attempt.Pid) Processes.Signal(attempt.MasterPid, SignalNames.SIGTERM);
+            else Processes.SignalGroup(attempt.Pid, SignalNames.SIGTERM);
             var pid = attempt.Pid;
             _ = Task.Delay(host.Supervisor.Manifest.Stop.Timeout + TimeSpan.FromSeconds(5)).ContinueWith(_ => host.OnLoop(() =>
             {
