@@ -8,7 +8,7 @@
             (the same as: dotnet publish src/Gopherpack.PowerShell -c Release -o out/Gopherpack).
     Package writes out/packages: Gopherpack.VERSION.nupkg (the module, as Publish-PSResource packs it, for
             Install-PSResource), Gopherpack.Worker.VERSION.nupkg (dotnet pack, for dotnet add package) and
-            gopherpack-VERSION-linux-x64.tar.gz (the native gopherpack, LICENSE, README and the systemd units).
+            gopherpack-VERSION-linux-x64.tar.gz (the native gopherpack, LICENSE, README, CHANGELOG, docs/ and the systemd units).
             VERSION is the one <Version> of Directory.Build.props.
     Test    the xunit suites (dotnet test: tests/Unit, and tests/PowerShell in the hosted engine), then the Pester suite in tests/Pester
             (its Packages tests need the Package task's out/packages; All runs Build, Package, Test).
@@ -83,6 +83,8 @@ function Invoke-Package {
     New-Item -ItemType Directory -Path (Join-Path $stage 'systemd') | Out-Null
     Copy-Item (Join-Path $native 'gopherpack'), LICENSE, README.md, CHANGELOG.md -Destination $stage
     Copy-Item docs/systemd/* -Destination (Join-Path $stage 'systemd')
+    # The docs README.md links to (the reference, operating a pack, ...), at the same relative paths.
+    Copy-Item docs -Recurse -Destination (Join-Path $stage 'docs')
     Invoke-Native 'tar' { tar -C (Split-Path $stage) --owner=0 --group=0 -czf (Join-Path $packages "$name.tar.gz") $name }
 
     Get-ChildItem $packages | ForEach-Object { Write-Host "$($_.FullName) ($([math]::Round($_.Length / 1MB, 1)) MiB)" }

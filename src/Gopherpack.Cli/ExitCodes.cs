@@ -1,6 +1,6 @@
 namespace Gopherpack.Cli;
 
-/// <summary>The documented exit codes of the gopherpack command (DESIGN.md, "The gopherpack command").</summary>
+/// <summary>The documented exit codes of the gopherpack command (docs/REFERENCE.md, "Exit codes and ErrorIds").</summary>
 public static class ExitCodes
 {
     public const int Ok = Control.ControlErrorTable.ExitOk;

@@ -229,12 +229,12 @@ listeners: [{ name: http, address: "tcp://127.0.0.1:0", protocols: http1 }]
 }
 
 Describe 'The release archive' {
-    It 'holds the native gopherpack, LICENSE, README and the systemd units, and runs without .NET' {
+    It 'holds the native gopherpack, LICENSE, README, the docs and the systemd units, and runs without .NET' {
         $unpacked = Join-Path $work 'archive'
         New-Item -ItemType Directory -Path $unpacked | Out-Null
         tar -C $unpacked -xzf (Join-Path $packages "gopherpack-$version-linux-x64.tar.gz")
         $top = Join-Path $unpacked "gopherpack-$version-linux-x64"
-        foreach ($file in 'gopherpack', 'LICENSE', 'README.md', 'systemd/hello.service', 'systemd/hello-notify-reload.service', 'systemd/gopherpack@.service', 'systemd/hello.socket') {
+        foreach ($file in 'gopherpack', 'LICENSE', 'README.md', 'CHANGELOG.md', 'docs/REFERENCE.md', 'docs/OPERATING.md', 'systemd/hello.service', 'systemd/hello-notify-reload.service', 'systemd/gopherpack@.service', 'systemd/hello.socket') {
             Test-Path (Join-Path $top $file) | Should -BeTrue -Because "the archive holds $file"
         }
         $exe = Join-Path $top 'gopherpack'

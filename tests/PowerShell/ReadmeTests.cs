@@ -4,8 +4,8 @@ using Gopherpack.PowerShell.Tests.Support;
 namespace Gopherpack.PowerShell.Tests;
 
 /// <summary>
-/// The README's PowerShell lines, verbatim, in a fresh runspace (nothing imported), from a folder laid out like the
-/// repository root: out/Gopherpack is the module folder under test, examples/HelloHttp holds the real example's
+/// The README's PowerShell lines and docs/POWERSHELL.md's deploy script, verbatim, in a fresh runspace (nothing
+/// imported), from a folder laid out like the repository root: out/Gopherpack is the module folder under test, examples/HelloHttp holds the real example's
 /// manifest with only its port made ephemeral (8080 may be taken here) and its built binaries.
 /// </summary>
 public sealed partial class ReadmeTests(ModuleFolder module) : ModuleTest(module)
@@ -15,15 +15,17 @@ public sealed partial class ReadmeTests(ModuleFolder module) : ModuleTest(module
     [Fact]
     public async Task The_readme_powershell_lines_run_as_written()
     {
-        var blocks = ReadmeBlocks();
-        Assert.Equal(2, blocks.Count);
+        var readme = Blocks("README.md", "\n## PowerShell\n");
+        var deployScript = Blocks(Path.Combine("docs", "POWERSHELL.md"), "# The PowerShell module\n");
+        Assert.Single(readme);
+        Assert.Single(deployScript);
         var root = MirrorRepository();
         var before = Environment.GetEnvironmentVariable("GOPHERPACK_RUNTIME_DIR");
         Environment.SetEnvironmentVariable("GOPHERPACK_RUNTIME_DIR", Lab.RuntimeDir);
         try
         {
             using var session = new PowerShellSession(null, root);
-            foreach (var line in blocks[0])
+            foreach (var line in readme[0])
             {
                 var result = session.Run(line, TimeSpan.FromMinutes(3));
                 Assert.True(result.Errors.Count == 0, $"README line failed: {line}\n{result}");
@@ -32,8 +34,8 @@ public sealed partial class ReadmeTests(ModuleFolder module) : ModuleTest(module
             Assert.Empty(session.Run("Get-Pack").AssertNoErrors().Output);
 
             // The deploy script as one script: $ErrorActionPreference = 'Stop' ends it at the first error.
-            var deploy = session.Run(string.Join("\n", blocks[1]), TimeSpan.FromMinutes(3));
-            Assert.True(deploy.Errors.Count == 0, $"README deploy script failed: {deploy}");
+            var deploy = session.Run(string.Join("\n", deployScript[0]), TimeSpan.FromMinutes(3));
+            Assert.True(deploy.Errors.Count == 0, $"docs/POWERSHELL.md's deploy script failed: {deploy}");
             Assert.Contains(deploy.Output, o => o.TypeNames[0] == "Gopherpack.Model.ReloadResult" && o.Get<string>("Strategy") == "rolling");
             Assert.Empty(session.Run("Get-Pack").AssertNoErrors().Output);
         }
@@ -72,12 +74,15 @@ public sealed partial class ReadmeTests(ModuleFolder module) : ModuleTest(module
         }
     }
 
-    /// <summary>The lines of each ```powershell block of the README's PowerShell section.</summary>
-    private static List<List<string>> ReadmeBlocks()
+    /// <summary>The lines of each ```powershell block of one section of a document (up to its next ## heading).</summary>
+    private static List<List<string>> Blocks(string document, string heading)
     {
-        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var section = readme[readme.IndexOf("\n## PowerShell\n", StringComparison.Ordinal)..];
-        section = section[..section.IndexOf("\n## ", 1, StringComparison.Ordinal)];
+        var text = File.ReadAllText(Path.Combine(RepoPaths.Root, document));
+        var start = text.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"{document} has no section {heading.Trim()}");
+        var section = text[start..];
+        var end = section.IndexOf("\n## ", 1, StringComparison.Ordinal);
+        if (end >= 0) section = section[..end];
         return PowerShellBlock().Matches(section).Select(m => m.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList()).ToList();
     }
 

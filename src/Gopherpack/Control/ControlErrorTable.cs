@@ -3,7 +3,7 @@ namespace Gopherpack.Control;
 /// <summary>How one control error code reaches users: the <c>gopherpack</c> exit code and the PowerShell ErrorId and ErrorCategory.</summary>
 public sealed record ControlErrorOutcome(string Code, int ExitCode, string ErrorId, string Category);
 
-/// <summary>The one table from control error codes to CLI exit codes and PowerShell ErrorIds (README, "The gopherpack command").</summary>
+/// <summary>The one table from control error codes to CLI exit codes and PowerShell ErrorIds (docs/REFERENCE.md, "Exit codes and ErrorIds").</summary>
 public static class ControlErrorTable
 {
     public const int ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitReloadFailed = 3, ExitNotRunning = 7;

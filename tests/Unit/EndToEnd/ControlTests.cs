@@ -120,6 +120,26 @@ public sealed class ControlTests
         Assert.Equal(2, bad.Code);
     }
 
+    /// <summary>docs/REFERENCE.md: scale exits 1 when it failed (scale-failed), 3 only when it was refused as busy.</summary>
+    [Fact]
+    public async Task A_scale_whose_new_worker_crashes_exits_1_and_its_slot_restarts()
+    {
+        await using var pack = await PackProcess.StartAsync("""
+            name: scalefail
+            command: dotnet
+            args: ["{worker}", "--crash-in-slot=1"]
+            workers: 1
+            listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
+            restart: { backoff: { initial: 100ms, max: 1s }, limit: { restarts: 100, window: 60s } }
+            """);
+        var result = await Cli.RunAsync("scale", "scalefail", "2", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(result.Code == 1, result.ToString());
+        Assert.Contains("the new worker in slot 1", result.Stderr);
+        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("scalefail");
+        Assert.Equal("Ready", status.Workers.Single(w => w.Slot == 0).State);
+        Assert.Contains(status.Workers, w => w.Slot == 1);
+    }
+
     [Fact]
     public async Task Start_then_stop_from_fresh_shells_leaves_no_process_socket_or_pid_file()
     {
