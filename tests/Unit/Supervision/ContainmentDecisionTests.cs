@@ -5,39 +5,13 @@ using Gopherpack.Master;
 namespace Gopherpack.Tests.Supervision;
 
 /// <summary>Issue 13's supervisor decisions: stops that do not escalate, start with a failed slot, contained failures, queued scale steps.</summary>
-public sealed class ContainmentDecisionTests
+public sealed class ContainmentDecisionTests : SupervisorFixture
 {
-    private const int SIGTERM = 15, SIGKILL = 9;
-    private readonly RecordingHost _host = new();
-    private readonly List<ReloadResult> _reloads = [];
+    private static PackManifest Manifest(string command) => Standard(command, limitRestarts: 2);
 
-    private static PackManifest Manifest(string command = "/bin/v1") => new()
-    {
-        Name = "unit", ManifestPath = "/app.yml", Command = command, WorkingDirectory = "/",
-        Restart = new RestartSpec { BackoffInitial = TimeSpan.FromMilliseconds(100), BackoffMax = TimeSpan.FromSeconds(1), LimitRestarts = 2, LimitWindow = TimeSpan.FromSeconds(60) },
-        Stop = new StopSpec { Signal = SIGTERM, Timeout = TimeSpan.FromSeconds(5) },
-    };
+    protected override PackManifest Manifest() => Manifest("/bin/v1");
 
-    private Supervisor Started(int workers)
-    {
-        var supervisor = new Supervisor(Manifest(), Enumerable.Range(0, workers).Select(i => (int?)i).ToList(), _host);
-        supervisor.Handle(new StartRequested());
-        return supervisor;
-    }
-
-    private static void Ready(Supervisor supervisor)
-    {
-        foreach (var worker in supervisor.Workers.Where(w => w.State == WorkerState.Starting).ToList())
-            supervisor.Handle(new WorkerNotified(worker.Id, "READY=1"));
-    }
-
-    private Supervisor Running(int workers)
-    {
-        var supervisor = Started(workers);
-        Ready(supervisor);
-        Assert.Equal(PackState.Running, supervisor.State);
-        return supervisor;
-    }
+    private static void Ready(Supervisor supervisor) => ReadyAll(supervisor);
 
     [Fact]
     public void SIGQUIT_while_stopping_kills_the_draining_workers_a_repeated_SIGTERM_does_not()
@@ -45,9 +19,9 @@ public sealed class ContainmentDecisionTests
         var supervisor = Running(2);
         supervisor.Handle(new StopRequested("SIGTERM received"));
         supervisor.Handle(new StopRequested("SIGTERM received"));
-        Assert.Equal([SIGTERM, SIGTERM], _host.Signals.Select(s => s.Signal));
+        Assert.Equal([SIGTERM, SIGTERM], Host.Signals.Select(s => s.Signal));
         supervisor.Handle(new StopRequested("SIGQUIT received", Mode: StopMode.KillIfStopping));
-        Assert.Equal([SIGTERM, SIGTERM, SIGKILL, SIGKILL], _host.Signals.Select(s => s.Signal));
+        Assert.Equal([SIGTERM, SIGTERM, SIGKILL, SIGKILL], Host.Signals.Select(s => s.Signal));
     }
 
     [Fact]
@@ -55,7 +29,7 @@ public sealed class ContainmentDecisionTests
     {
         var supervisor = Running(2);
         supervisor.Handle(new StopRequested("stop requested (--force)", Mode: StopMode.KillNow));
-        Assert.Equal([SIGTERM, SIGTERM, SIGKILL, SIGKILL], _host.Signals.Select(s => s.Signal));
+        Assert.Equal([SIGTERM, SIGTERM, SIGKILL, SIGKILL], Host.Signals.Select(s => s.Signal));
     }
 
     [Fact]
@@ -66,16 +40,16 @@ public sealed class ContainmentDecisionTests
         for (var i = 0; i < 3; i++)
         {
             supervisor.Handle(new WorkerExited(supervisor.Slots[1].Worker!.Pid, ExitStatus.Exited(3)));
-            foreach (var (_, due) in _host.TakeTimers<RestartDue>()) supervisor.Handle(due);
+            foreach (var (_, due) in Host.TakeTimers<RestartDue>()) supervisor.Handle(due);
         }
         Assert.Equal(SlotState.Failed, supervisor.Slots[1].State);
         Assert.Equal(PackState.Running, supervisor.State);
-        Assert.NotNull(_host.ReadyAfter);
-        Assert.Contains(_host.LogLines, l => l.Contains("1 of 2 worker(s) ready") && l.Contains("failed slot(s): 1"));
+        Assert.NotNull(Host.ReadyAfter);
+        Assert.Contains(Host.LogLines, l => l.Contains("1 of 2 worker(s) ready") && l.Contains("failed slot(s): 1"));
 
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/fixed"), [0, 1], ReloadStrategy.Surge, _reloads.Add));
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/fixed"), [0, 1], ReloadStrategy.Surge, Reloads.Add));
         Ready(supervisor);
-        Assert.True(Assert.Single(_reloads).Ok);
+        Assert.True(Assert.Single(Reloads).Ok);
         Assert.All(supervisor.Slots, s => Assert.Equal(SlotState.Active, s.State));
     }
 
@@ -85,7 +59,7 @@ public sealed class ContainmentDecisionTests
         var supervisor = Running(1);
         supervisor.Handle(new WorkerExited(supervisor.Slots[0].Worker!.Pid, ExitStatus.Exited(1)));
         Assert.Equal(SlotState.Backoff, supervisor.Slots[0].State);
-        supervisor.Handle(_host.TakeTimers<RestartDue>().Single().Event);
+        supervisor.Handle(Host.TakeTimers<RestartDue>().Single().Event);
         Assert.Equal(SlotState.Active, supervisor.Slots[0].State);
     }
 
@@ -94,23 +68,23 @@ public sealed class ContainmentDecisionTests
     {
         var supervisor = Running(2);
         var old = supervisor.Slots.Select(s => s.Worker).ToList();
-        _host.StartFailure = new InvalidOperationException("pipe2: Too many open files");
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, _reloads.Add));
+        Host.StartFailure = new InvalidOperationException("pipe2: Too many open files");
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, Reloads.Add));
 
-        var result = Assert.Single(_reloads);
+        var result = Assert.Single(Reloads);
         Assert.False(result.Ok);
         Assert.Contains("Too many open files", result.Error);
-        Assert.Contains(_host.LogLines, l => l.Contains("internal error") && l.Contains("at Gopherpack.")); // with its stack
+        Assert.Contains(Host.LogLines, l => l.Contains("internal error") && l.Contains("at Gopherpack.")); // with its stack
         Assert.Equal(old, supervisor.Slots.Select(s => s.Worker));
         Assert.Equal(1, supervisor.Generation);
-        Assert.Null(_host.ExitCode);
-        Assert.Equal("abandon 2", _host.GenerationCalls.Last());
+        Assert.Null(Host.ExitCode);
+        Assert.Equal("abandon 2", Host.GenerationCalls.Last());
 
         // The master carries on: the next reload works.
-        _host.StartFailure = null;
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, _reloads.Add));
+        Host.StartFailure = null;
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, Reloads.Add));
         Ready(supervisor);
-        Assert.True(_reloads.Last().Ok);
+        Assert.True(Reloads.Last().Ok);
     }
 
     [Fact]
@@ -132,7 +106,7 @@ public sealed class ContainmentDecisionTests
         var supervisor = Running(1);
         supervisor.Handle(new ScaleStepRequested(-1, "SIGTTOU"));
         Assert.Single(supervisor.Slots);
-        Assert.Contains(_host.LogLines, l => l.Contains("SIGTTOU failed") && l.Contains("at least one worker"));
+        Assert.Contains(Host.LogLines, l => l.Contains("SIGTTOU failed") && l.Contains("at least one worker"));
     }
 
     [Fact]
@@ -141,12 +115,12 @@ public sealed class ContainmentDecisionTests
         var supervisor = Running(2);
         supervisor.Handle(new ScaleStepRequested(+1, "SIGTTIN"));
         Ready(supervisor);
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, _reloads.Add));
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), [0, 1], ReloadStrategy.Surge, Reloads.Add));
         Ready(supervisor);
-        Assert.True(_reloads.Last().Ok);
+        Assert.True(Reloads.Last().Ok);
         Assert.Equal(3, supervisor.Slots.Count);
 
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/v3") with { Workers = 2 }, [0, 1], ReloadStrategy.Surge, _reloads.Add));
+        supervisor.Handle(new ReloadRequested(Manifest("/bin/v3") with { Workers = 2 }, [0, 1], ReloadStrategy.Surge, Reloads.Add));
         Ready(supervisor);
         Assert.Equal(2, supervisor.Slots.Count);
     }

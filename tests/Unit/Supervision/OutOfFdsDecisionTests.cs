@@ -5,28 +5,27 @@ using Gopherpack.Master;
 namespace Gopherpack.Tests.Supervision;
 
 /// <summary>A master out of fds cannot spawn any slot until fds are freed: a start gives up at once instead of crash-looping every slot.</summary>
-public sealed class OutOfFdsDecisionTests
+public sealed class OutOfFdsDecisionTests : SupervisorFixture
 {
-    private readonly RecordingHost _host = new();
 
-    private static PackManifest Manifest() => new() { Name = "unit", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/" };
+    protected override PackManifest Manifest() => Bare("/bin/true");
 
     [Fact]
     public void A_start_that_runs_out_of_fds_stops_the_spawned_workers_and_exits_1_with_the_cause()
     {
-        var supervisor = new Supervisor(Manifest(), [0, 1, 2], new FailAfterFirst(_host));
+        var supervisor = new Supervisor(Manifest(), [0, 1, 2], new FailAfterFirst(Host));
         supervisor.Handle(new StartRequested());
 
         // Slot 0 spawned, slot 1 could not: no slot waits in backoff, slot 2 is not even tried, slot 0 is stopped.
         Assert.Equal(PackState.Stopping, supervisor.State);
-        Assert.Single(_host.Launches);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Single(Host.Launches);
+        Assert.Empty(Host.TakeTimers<RestartDue>());
         var worker = supervisor.Workers.Single();
-        Assert.Contains((worker.Pid, 15), _host.Signals);
+        Assert.Contains((worker.Pid, 15), Host.Signals);
         supervisor.Handle(new WorkerExited(worker.Pid, ExitStatus.Exited(0)));
-        Assert.Equal(1, _host.ExitCode);
-        Assert.Contains(_host.LogLines, l => l.Contains("start-failed") && l.Contains("Too many open files") && l.Contains("limits.nofile"));
-        Assert.Contains(_host.LogLines, l => l.Contains(" exit ") && l.Contains("the start failed"));
+        Assert.Equal(1, Host.ExitCode);
+        Assert.Contains(Host.LogLines, l => l.Contains("start-failed") && l.Contains("Too many open files") && l.Contains("limits.nofile"));
+        Assert.Contains(Host.LogLines, l => l.Contains(" exit ") && l.Contains("the start failed"));
     }
 
     /// <summary>Spawns the first worker, then fails as a master out of fds does.</summary>

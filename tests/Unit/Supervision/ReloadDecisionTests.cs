@@ -4,62 +4,48 @@ using Gopherpack.Master;
 
 namespace Gopherpack.Tests.Supervision;
 
-public sealed class ReloadDecisionTests
+public sealed class ReloadDecisionTests : SupervisorFixture
 {
-    private const int SIGTERM = 15;
-    private readonly RecordingHost _host = new();
-    private readonly List<ReloadResult> _results = [];
+    private static PackManifest Manifest(string command) => Bare(command) with { Restart = new RestartSpec { LimitRestarts = 3 } };
 
-    private static PackManifest Manifest(string command = "/bin/v1") => new()
-    {
-        Name = "unit", ManifestPath = "/app.yml", Command = command, WorkingDirectory = "/",
-        Restart = new RestartSpec { LimitRestarts = 3 },
-    };
+    protected override PackManifest Manifest() => Manifest("/bin/v1");
 
+    /// <summary>A running pack whose start signals are forgotten: the test sees only what the reload sends.</summary>
     private Supervisor Running(int workers = 2)
     {
-        var supervisor = new Supervisor(Manifest(), Enumerable.Range(0, workers).Select(i => (int?)i).ToList(), _host);
-        supervisor.Handle(new StartRequested());
-        foreach (var worker in supervisor.Workers.ToList()) supervisor.Handle(new WorkerNotified(worker.Id, "READY=1"));
-        Assert.Equal(PackState.Running, supervisor.State);
-        _host.Signals.Clear();
+        var supervisor = base.Running(workers);
+        Host.Signals.Clear();
         return supervisor;
     }
 
-    private void Reload(Supervisor supervisor, ReloadStrategy strategy, int workers = 2) =>
-        supervisor.Handle(new ReloadRequested(Manifest("/bin/v2"), Enumerable.Range(0, workers).Select(i => (int?)i).ToList(), strategy, _results.Add));
-
-    private List<WorkerProcess> OfGeneration(Supervisor supervisor, int generation) =>
-        supervisor.Workers.Where(w => w.Generation == generation).OrderBy(w => w.Slot).ToList();
-
-    private void Ready(Supervisor supervisor, WorkerProcess worker) => supervisor.Handle(new WorkerNotified(worker.Id, "READY=1"));
+    private void Reload(Supervisor supervisor, ReloadStrategy strategy, int workers = 2) => Reload(supervisor, Manifest("/bin/v2"), strategy, workers);
 
     [Fact]
     public void Surge_starts_a_whole_generation_and_stops_the_old_one_only_when_all_are_ready()
     {
         var supervisor = Running();
         var old = OfGeneration(supervisor, 1);
-        _host.Now += TimeSpan.FromMilliseconds(10);
+        Host.Now += TimeSpan.FromMilliseconds(10);
         Reload(supervisor, ReloadStrategy.Surge);
         var fresh = OfGeneration(supervisor, 2);
         Assert.Equal(2, fresh.Count);
-        Assert.Equal("prepare 2 (2 slots)", _host.GenerationCalls.Single());
+        Assert.Equal("prepare 2 (2 slots)", Host.GenerationCalls.Single());
 
         Ready(supervisor, fresh[0]);
-        Assert.Empty(_host.Signals);
-        Assert.Empty(_results);
-        _host.Now += TimeSpan.FromMilliseconds(300);
+        Assert.Empty(Host.Signals);
+        Assert.Empty(Reloads);
+        Host.Now += TimeSpan.FromMilliseconds(300);
         Ready(supervisor, fresh[1]);
 
-        Assert.Equal(old.Select(w => (w.Pid, SIGTERM)), _host.Signals);
-        var result = Assert.Single(_results);
+        Assert.Equal(old.Select(w => (w.Pid, SIGTERM)), Host.Signals);
+        var result = Assert.Single(Reloads);
         Assert.True(result.Ok);
         Assert.Equal(2, result.Generation);
         Assert.Equal(TimeSpan.FromMilliseconds(300), result.Duration);
         Assert.Equal(2, supervisor.Generation);
         Assert.Equal("/bin/v2", supervisor.Manifest.Command);
         Assert.Equal(fresh, supervisor.Slots.Select(s => s.Worker));
-        Assert.Equal("commit 2", _host.GenerationCalls.Last());
+        Assert.Equal("commit 2", Host.GenerationCalls.Last());
     }
 
     [Fact]
@@ -72,13 +58,13 @@ public sealed class ReloadDecisionTests
         Assert.Equal(0, first.Slot);
 
         Ready(supervisor, first);
-        Assert.Equal((old[0].Pid, SIGTERM), _host.Signals.Single());
+        Assert.Equal((old[0].Pid, SIGTERM), Host.Signals.Single());
         var second = OfGeneration(supervisor, 2).Single(w => w.Slot == 1);
-        Assert.Empty(_results);
+        Assert.Empty(Reloads);
 
         Ready(supervisor, second);
-        Assert.Equal([(old[0].Pid, SIGTERM), (old[1].Pid, SIGTERM)], _host.Signals);
-        Assert.True(Assert.Single(_results).Ok);
+        Assert.Equal([(old[0].Pid, SIGTERM), (old[1].Pid, SIGTERM)], Host.Signals);
+        Assert.True(Assert.Single(Reloads).Ok);
     }
 
     [Fact]
@@ -91,18 +77,18 @@ public sealed class ReloadDecisionTests
         Ready(supervisor, fresh[0]);
         supervisor.Handle(new WorkerExited(fresh[1].Pid, ExitStatus.Exited(1), ["last line of " + fresh[1].Id]));
 
-        var result = Assert.Single(_results);
+        var result = Assert.Single(Reloads);
         Assert.False(result.Ok);
         Assert.Equal(1, result.Generation);
         Assert.Contains("slot 1", result.Error);
         Assert.Contains("exited before it was ready (exit code 1)", result.Error);
         Assert.Equal(fresh[1].Pid, result.FailedPid);
         Assert.Equal(["last line of " + fresh[1].Id], result.Output);
-        Assert.Equal((fresh[0].Pid, SIGTERM), _host.Signals.Single());
-        Assert.Equal("abandon 2", _host.GenerationCalls.Last());
+        Assert.Equal((fresh[0].Pid, SIGTERM), Host.Signals.Single());
+        Assert.Equal("abandon 2", Host.GenerationCalls.Last());
         Assert.Equal(old, supervisor.Slots.Select(s => s.Worker));
         Assert.Equal(1, supervisor.Generation);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Empty(Host.TakeTimers<RestartDue>());
     }
 
     [Fact]
@@ -113,14 +99,14 @@ public sealed class ReloadDecisionTests
         var first = Assert.Single(OfGeneration(supervisor, 2));
         Ready(supervisor, first);
         var second = OfGeneration(supervisor, 2).Single(w => w.Slot == 1);
-        var launchesBefore = _host.Launches.Count;
-        supervisor.Handle(_host.TakeTimers<ReadyDeadline>().Single(t => t.Event.WorkerId == second.Id).Event);
+        var launchesBefore = Host.Launches.Count;
+        supervisor.Handle(Host.TakeTimers<ReadyDeadline>().Single(t => t.Event.WorkerId == second.Id).Event);
         supervisor.Handle(new WorkerExited(second.Pid, ExitStatus.Killed(9)));
 
-        Assert.Contains("not ready within 30s", Assert.Single(_results).Error);
-        var relaunch = _host.Launches.Skip(launchesBefore).Single();
+        Assert.Contains("not ready within 30s", Assert.Single(Reloads).Error);
+        var relaunch = Host.Launches.Skip(launchesBefore).Single();
         Assert.Equal((0, 1), (relaunch.Slot, relaunch.Generation));
-        Assert.Contains((first.Pid, SIGTERM), _host.Signals);
+        Assert.Contains((first.Pid, SIGTERM), Host.Signals);
     }
 
     [Fact]
@@ -129,7 +115,7 @@ public sealed class ReloadDecisionTests
         var supervisor = Running();
         Reload(supervisor, ReloadStrategy.Surge);
         Reload(supervisor, ReloadStrategy.Surge);
-        var refused = Assert.Single(_results);
+        var refused = Assert.Single(Reloads);
         Assert.True(refused.Refused);
         Assert.Contains("a reload is already running (generation 2", refused.Error);
 
@@ -137,9 +123,9 @@ public sealed class ReloadDecisionTests
         // upgrade: its first generation comes up as it is or fails the upgrade.
         var starting = new Supervisor(Manifest(), [0], new RecordingHost()) { StartFailed = _ => { } };
         starting.Handle(new StartRequested());
-        starting.Handle(new ReloadRequested(Manifest(), [0], ReloadStrategy.Surge, _results.Add));
-        Assert.Contains("still starting", _results.Last().Error);
-        Assert.True(_results.Last().Refused);
+        starting.Handle(new ReloadRequested(Manifest(), [0], ReloadStrategy.Surge, Reloads.Add));
+        Assert.Contains("still starting", Reloads.Last().Error);
+        Assert.True(Reloads.Last().Refused);
         // A scale meets the same refusal as a reload (busy, exit 3), not a plain failure.
         var scaled = new List<ScaleResult>();
         starting.Handle(new ScaleRequested([0, 1], scaled.Add));
@@ -150,11 +136,11 @@ public sealed class ReloadDecisionTests
     public void A_generation_that_cannot_bind_fails_before_any_worker_starts()
     {
         var supervisor = Running();
-        var launches = _host.Launches.Count;
-        _host.PrepareFailure = "listener 'http': cannot listen on tcp://127.0.0.1:80: Permission denied";
+        var launches = Host.Launches.Count;
+        Host.PrepareFailure = "listener 'http': cannot listen on tcp://127.0.0.1:80: Permission denied";
         Reload(supervisor, ReloadStrategy.Surge);
-        Assert.Equal(_host.PrepareFailure, Assert.Single(_results).Error);
-        Assert.Equal(launches, _host.Launches.Count);
+        Assert.Equal(Host.PrepareFailure, Assert.Single(Reloads).Error);
+        Assert.Equal(launches, Host.Launches.Count);
         Assert.False(supervisor.Reloading);
     }
 
@@ -164,10 +150,10 @@ public sealed class ReloadDecisionTests
         var supervisor = Running();
         Reload(supervisor, ReloadStrategy.Rolling);
         Ready(supervisor, Assert.Single(OfGeneration(supervisor, 2)));
-        var launches = _host.Launches.Count;
+        var launches = Host.Launches.Count;
         supervisor.Handle(new StopRequested("SIGTERM received"));
-        Assert.Equal("the pack is stopping", Assert.Single(_results).Error);
-        Assert.Equal(launches, _host.Launches.Count);
+        Assert.Equal("the pack is stopping", Assert.Single(Reloads).Error);
+        Assert.Equal(launches, Host.Launches.Count);
         Assert.All(supervisor.Workers, w => Assert.True(w.StopRequested));
     }
 
@@ -177,7 +163,7 @@ public sealed class ReloadDecisionTests
         var supervisor = Running(2);
         var scaled = new List<ScaleResult>();
         supervisor.Handle(new ScaleRequested([0, 1, 0], scaled.Add));
-        Assert.Equal(3, _host.Resizes.Single());
+        Assert.Equal(3, Host.Resizes.Single());
         Assert.Empty(scaled);
         Ready(supervisor, supervisor.Slots[2].Worker!);
         Assert.Equal(new ScaleResult(true, 3), scaled.Single());
@@ -186,9 +172,9 @@ public sealed class ReloadDecisionTests
         var middle = supervisor.Slots[1].Worker!;
         supervisor.Handle(new ScaleRequested([0], scaled.Add));
         Assert.Equal(new ScaleResult(true, 1), scaled.Last());
-        Assert.Equal([(highest.Pid, SIGTERM), (middle.Pid, SIGTERM)], _host.Signals.OrderByDescending(s => s.Pid == highest.Pid));
+        Assert.Equal([(highest.Pid, SIGTERM), (middle.Pid, SIGTERM)], Host.Signals.OrderByDescending(s => s.Pid == highest.Pid));
         Assert.Single(supervisor.Slots);
         supervisor.Handle(new WorkerExited(highest.Pid, ExitStatus.Exited(0)));
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Empty(Host.TakeTimers<RestartDue>());
     }
 }

@@ -8,65 +8,50 @@ namespace Gopherpack.Tests.Supervision;
 /// A worker that sends STOPPING=1 without being asked (its app stopped itself) and may hang in its shutdown:
 /// the master says so, replaces it at once, and kills it after stop.timeout. Decisions fed through the event loop.
 /// </summary>
-public sealed class StoppingOnItsOwnTests
+public sealed class StoppingOnItsOwnTests : SupervisorFixture
 {
-    private const int SIGTERM = 15, SIGKILL = 9;
-    private readonly RecordingHost _host = new();
-
-    private Supervisor Started(int workers = 2, int limitRestarts = 3)
+    private Supervisor Started(int workers = 2, int limitRestarts = 3) => Started(workers, Bare("/bin/true") with
     {
-        var manifest = new PackManifest
-        {
-            Name = "unit", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/",
-            Restart = new RestartSpec { BackoffInitial = TimeSpan.FromSeconds(10), BackoffMax = TimeSpan.FromSeconds(30), LimitRestarts = limitRestarts, LimitWindow = TimeSpan.FromSeconds(60) },
-            Stop = new StopSpec { Signal = SIGTERM, Timeout = TimeSpan.FromSeconds(7) },
-        };
-        var supervisor = new Supervisor(manifest, Enumerable.Range(0, workers).Select(i => (int?)i).ToList(), _host);
-        supervisor.Handle(new StartRequested());
-        return supervisor;
-    }
+        Restart = new RestartSpec { BackoffInitial = TimeSpan.FromSeconds(10), BackoffMax = TimeSpan.FromSeconds(30), LimitRestarts = limitRestarts, LimitWindow = TimeSpan.FromSeconds(60) },
+        Stop = new StopSpec { Signal = SIGTERM, Timeout = TimeSpan.FromSeconds(7) },
+    });
 
-    private static void Notify(Supervisor supervisor, WorkerProcess worker, string message) => supervisor.Handle(new WorkerNotified(worker.Id, message));
-
-    private static void AllReady(Supervisor supervisor)
-    {
-        foreach (var worker in supervisor.Workers.Where(w => w.State == WorkerState.Starting).ToList()) Notify(supervisor, worker, "READY=1");
-    }
+    private static void AllReady(Supervisor supervisor) => ReadyAll(supervisor);
 
     [Fact]
     public void A_ready_worker_that_stops_on_its_own_is_logged_replaced_at_once_and_killed_after_stop_timeout()
     {
         var supervisor = Started();
         AllReady(supervisor);
-        _host.TakeTimers<ReadyDeadline>();
+        Host.TakeTimers<ReadyDeadline>();
         var hung = supervisor.Slots[1].Worker!;
-        var launches = _host.Launches.Count;
+        var launches = Host.Launches.Count;
 
         Notify(supervisor, hung, "STOPPING=1");
 
-        Assert.Contains(_host.LogLines, l => l.StartsWith("Warn stopping", StringComparison.Ordinal) && l.Contains($"slot=1 pid={hung.Pid}")
+        Assert.Contains(Host.LogLines, l => l.StartsWith("Warn stopping", StringComparison.Ordinal) && l.Contains($"slot=1 pid={hung.Pid}")
             && l.Contains("announced it is stopping (STOPPING=1) without being asked") && l.Contains("7s (stop.timeout)"));
         // The replacement starts now, in the same slot, not after the 10 s backoff.
-        var replacement = Assert.Single(_host.Launches.Skip(launches));
+        var replacement = Assert.Single(Host.Launches.Skip(launches));
         Assert.Equal(1, replacement.Slot);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Empty(Host.TakeTimers<RestartDue>());
         Assert.NotSame(hung, supervisor.Slots[1].Worker);
         Assert.Equal(WorkerState.Draining, hung.State);
         // No stop signal: the worker is stopping already.
-        Assert.DoesNotContain(_host.Signals, s => s.Pid == hung.Pid);
+        Assert.DoesNotContain(Host.Signals, s => s.Pid == hung.Pid);
 
-        var (delay, deadline) = Assert.Single(_host.TakeTimers<StopDeadline>());
+        var (delay, deadline) = Assert.Single(Host.TakeTimers<StopDeadline>());
         Assert.Equal(TimeSpan.FromSeconds(7), delay);
         Assert.Equal(hung.Id, deadline.WorkerId);
         Notify(supervisor, supervisor.Slots[1].Worker!, "READY=1");
         Assert.Equal(WorkerState.Ready, supervisor.Slots[1].Worker!.State);
 
         supervisor.Handle(deadline);
-        Assert.Contains((hung.Pid, SIGKILL), _host.Signals);
+        Assert.Contains((hung.Pid, SIGKILL), Host.Signals);
         supervisor.Handle(new WorkerExited(hung.Pid, ExitStatus.Killed(SIGKILL)));
         // Its exit is expected: no restart of the slot, which is served by the replacement.
-        Assert.Empty(_host.TakeTimers<RestartDue>());
-        Assert.Equal(launches + 1, _host.Launches.Count);
+        Assert.Empty(Host.TakeTimers<RestartDue>());
+        Assert.Equal(launches + 1, Host.Launches.Count);
         Assert.DoesNotContain(supervisor.Workers, w => w.Pid == hung.Pid);
         Assert.Equal(2, supervisor.Workers.Count(w => w.State == WorkerState.Ready));
         Assert.Equal(PackState.Running, supervisor.State);
@@ -80,9 +65,9 @@ public sealed class StoppingOnItsOwnTests
         var worker = supervisor.Slots[0].Worker!;
         Notify(supervisor, worker, "STOPPING=1");
         supervisor.Handle(new WorkerExited(worker.Pid, ExitStatus.Exited(0)));
-        supervisor.Handle(_host.TakeTimers<StopDeadline>().Single().Event);
-        Assert.DoesNotContain(_host.Signals, s => s.Pid == worker.Pid);
-        Assert.Contains(_host.LogLines, l => l.Contains("worker stopped"));
+        supervisor.Handle(Host.TakeTimers<StopDeadline>().Single().Event);
+        Assert.DoesNotContain(Host.Signals, s => s.Pid == worker.Pid);
+        Assert.Contains(Host.LogLines, l => l.Contains("worker stopped"));
     }
 
     [Fact]
@@ -93,15 +78,15 @@ public sealed class StoppingOnItsOwnTests
         Notify(supervisor, supervisor.Slots[1].Worker!, "READY=1");
         Notify(supervisor, early, "STOPPING=1");
 
-        Assert.Contains(_host.LogLines, l => l.Contains("without being asked before it was ready"));
+        Assert.Contains(Host.LogLines, l => l.Contains("without being asked before it was ready"));
         var replacement = supervisor.Slots[0].Worker!;
         Assert.NotEqual(early.Pid, replacement.Pid);
         Notify(supervisor, replacement, "READY=1");
         Assert.Equal(PackState.Running, supervisor.State);
-        Assert.NotNull(_host.ReadyAfter);
+        Assert.NotNull(Host.ReadyAfter);
         // The early worker's ready deadline no longer matters: it is stopping.
-        foreach (var (_, e) in _host.TakeTimers<ReadyDeadline>()) supervisor.Handle(e);
-        Assert.DoesNotContain(_host.Signals, s => s.Pid == early.Pid && s.Signal == SIGTERM);
+        foreach (var (_, e) in Host.TakeTimers<ReadyDeadline>()) supervisor.Handle(e);
+        Assert.DoesNotContain(Host.Signals, s => s.Pid == early.Pid && s.Signal == SIGTERM);
     }
 
     [Fact]
@@ -118,7 +103,7 @@ public sealed class StoppingOnItsOwnTests
         Assert.True(supervisor.Slots[0].Failed);
         Assert.Contains("restart limit reached", supervisor.Slots[0].FailureReason);
         Assert.Contains("announced it is stopping", supervisor.Slots[0].FailureReason);
-        Assert.Equal(2 + 3, _host.Launches.Count);
+        Assert.Equal(2 + 3, Host.Launches.Count);
         Assert.Equal(3, supervisor.Slots[0].Restarts.Total);
     }
 
@@ -127,11 +112,11 @@ public sealed class StoppingOnItsOwnTests
     {
         var supervisor = Started(2);
         AllReady(supervisor);
-        var launches = _host.Launches.Count;
+        var launches = Host.Launches.Count;
         supervisor.Handle(new StopRequested("test"));
         foreach (var worker in supervisor.Workers.ToList()) Notify(supervisor, worker, "STOPPING=1");
-        Assert.Equal(launches, _host.Launches.Count);
-        Assert.DoesNotContain(_host.LogLines, l => l.Contains("without being asked"));
+        Assert.Equal(launches, Host.Launches.Count);
+        Assert.DoesNotContain(Host.LogLines, l => l.Contains("without being asked"));
     }
 
     [Fact]
@@ -139,10 +124,10 @@ public sealed class StoppingOnItsOwnTests
     {
         var supervisor = Started(1);
         var slow = supervisor.Slots[0].Worker!;
-        supervisor.Handle(_host.TakeTimers<ReadyDeadline>().Single().Event);
+        supervisor.Handle(Host.TakeTimers<ReadyDeadline>().Single().Event);
         Notify(supervisor, slow, "STOPPING=1");
-        Assert.Single(_host.Launches);
-        Assert.DoesNotContain(_host.LogLines, l => l.Contains("without being asked"));
+        Assert.Single(Host.Launches);
+        Assert.DoesNotContain(Host.LogLines, l => l.Contains("without being asked"));
     }
 
     [Fact]
@@ -162,7 +147,7 @@ public sealed class StoppingOnItsOwnTests
         Assert.Contains("announced it is stopping", result.Error);
         Assert.Equal(1, supervisor.Generation);
         Assert.All(supervisor.Slots, s => Assert.Equal(WorkerState.Ready, s.Worker!.State));
-        Assert.Contains((fresh[1].Pid, SIGTERM), _host.Signals);
+        Assert.Contains((fresh[1].Pid, SIGTERM), Host.Signals);
     }
 
     [Fact]

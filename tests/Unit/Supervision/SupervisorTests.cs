@@ -4,44 +4,22 @@ using Gopherpack.Master;
 
 namespace Gopherpack.Tests.Supervision;
 
-public sealed class SupervisorTests
+public sealed class SupervisorTests : SupervisorFixture
 {
-    private const int SIGTERM = 15, SIGKILL = 9, SIGQUIT = 3;
-    private readonly RecordingHost _host = new();
+    protected override PackManifest Manifest() => Standard("/bin/true");
 
-    private static PackManifest Manifest(Func<PackManifest, PackManifest>? change = null)
-    {
-        var manifest = new PackManifest
-        {
-            Name = "unit", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/",
-            Restart = new RestartSpec { BackoffInitial = TimeSpan.FromMilliseconds(100), BackoffMax = TimeSpan.FromSeconds(1), LimitRestarts = 3, LimitWindow = TimeSpan.FromSeconds(60) },
-            Stop = new StopSpec { Signal = SIGTERM, Timeout = TimeSpan.FromSeconds(5) },
-        };
-        return change is null ? manifest : change(manifest);
-    }
+    private Supervisor Started(int workers, Func<PackManifest, PackManifest> change) => Started(workers, change(Manifest()));
 
-    private Supervisor Started(int workers = 2, Func<PackManifest, PackManifest>? change = null)
-    {
-        var supervisor = new Supervisor(Manifest(change), Enumerable.Range(0, workers).Select(i => (int?)i).ToList(), _host);
-        supervisor.Handle(new StartRequested());
-        return supervisor;
-    }
-
-    private void Ready(Supervisor supervisor)
-    {
-        foreach (var worker in supervisor.Workers.ToList()) supervisor.Handle(new WorkerNotified(worker.Id, "READY=1"));
-    }
-
-    private static WorkerProcess InSlot(Supervisor supervisor, int slot) => supervisor.Slots[slot].Worker!;
+    private static void Ready(Supervisor supervisor) => ReadyAll(supervisor);
 
     [Fact]
     public void Start_launches_one_worker_per_slot_on_its_cpu_with_a_ready_deadline()
     {
         var supervisor = Started(3);
-        Assert.Equal([0, 1, 2], _host.Launches.Select(l => l.Cpu!.Value));
-        Assert.Equal([0, 1, 2], _host.Launches.Select(l => l.Slot));
-        Assert.All(_host.Launches, l => Assert.Equal(1, l.Generation));
-        Assert.Equal(3, _host.TakeTimers<ReadyDeadline>().Count(t => t.Delay == TimeSpan.FromSeconds(30)));
+        Assert.Equal([0, 1, 2], Host.Launches.Select(l => l.Cpu!.Value));
+        Assert.Equal([0, 1, 2], Host.Launches.Select(l => l.Slot));
+        Assert.All(Host.Launches, l => Assert.Equal(1, l.Generation));
+        Assert.Equal(3, Host.TakeTimers<ReadyDeadline>().Count(t => t.Delay == TimeSpan.FromSeconds(30)));
         Assert.Equal(PackState.Starting, supervisor.State);
     }
 
@@ -50,11 +28,11 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(2);
         supervisor.Handle(new WorkerNotified(InSlot(supervisor, 0).Id, "STATUS=warming\nREADY=1"));
-        Assert.Null(_host.ReadyAfter);
+        Assert.Null(Host.ReadyAfter);
         Assert.Equal("warming", InSlot(supervisor, 0).Status);
-        _host.Now += TimeSpan.FromMilliseconds(250);
+        Host.Now += TimeSpan.FromMilliseconds(250);
         supervisor.Handle(new WorkerNotified(InSlot(supervisor, 1).Id, "READY=1"));
-        Assert.Equal(TimeSpan.FromMilliseconds(250), _host.ReadyAfter);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), Host.ReadyAfter);
         Assert.Equal(PackState.Running, supervisor.State);
         Assert.All(supervisor.Workers, w => Assert.Equal(WorkerState.Ready, w.State));
     }
@@ -72,7 +50,7 @@ public sealed class SupervisorTests
     public void Delay_mode_marks_a_worker_ready_when_the_delay_elapses()
     {
         var supervisor = Started(1, m => m with { Ready = new ReadySpec { Mode = ReadyMode.Delay, Delay = TimeSpan.FromMilliseconds(300) } });
-        var (delay, e) = Assert.Single(_host.TakeTimers<ReadyDelayElapsed>());
+        var (delay, e) = Assert.Single(Host.TakeTimers<ReadyDelayElapsed>());
         Assert.Equal(TimeSpan.FromMilliseconds(300), delay);
         supervisor.Handle(e);
         Assert.Equal(PackState.Running, supervisor.State);
@@ -88,7 +66,7 @@ public sealed class SupervisorTests
         {
             var worker = InSlot(limited, 0);
             limited.Handle(new WorkerExited(worker.Pid, ExitStatus.Killed(SIGKILL)));
-            var (delay, due) = Assert.Single(_host.TakeTimers<RestartDue>());
+            var (delay, due) = Assert.Single(Host.TakeTimers<RestartDue>());
             delays.Add(delay);
             limited.Handle(due);
         }
@@ -103,18 +81,18 @@ public sealed class SupervisorTests
         for (var i = 0; i < 3; i++)
         {
             supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1)));
-            supervisor.Handle(_host.TakeTimers<RestartDue>().Single().Event);
+            supervisor.Handle(Host.TakeTimers<RestartDue>().Single().Event);
         }
         supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1), ["last line of the worker"]));
 
         Assert.True(supervisor.Slots[1].Failed);
         Assert.Equal(SlotState.Failed, supervisor.Slots[1].State);
         Assert.Null(supervisor.Slots[1].Worker);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Empty(Host.TakeTimers<RestartDue>());
         Assert.Contains("restart limit reached (3 restarts within 60s)", supervisor.Slots[1].FailureReason);
         Assert.False(supervisor.Slots[0].Failed);
-        Assert.Null(_host.ExitCode);
-        Assert.Contains(_host.LogLines, l => l.Contains("last line of"));
+        Assert.Null(Host.ExitCode);
+        Assert.Contains(Host.LogLines, l => l.Contains("last line of"));
     }
 
     [Fact]
@@ -124,9 +102,9 @@ public sealed class SupervisorTests
         Ready(supervisor);
         for (var i = 0; i < 10; i++)
         {
-            _host.Now += TimeSpan.FromSeconds(61);
+            Host.Now += TimeSpan.FromSeconds(61);
             supervisor.Handle(new WorkerExited(InSlot(supervisor, 0).Pid, ExitStatus.Exited(1)));
-            var (delay, due) = Assert.Single(_host.TakeTimers<RestartDue>());
+            var (delay, due) = Assert.Single(Host.TakeTimers<RestartDue>());
             Assert.Equal(TimeSpan.FromMilliseconds(100), delay);
             supervisor.Handle(due);
         }
@@ -139,20 +117,20 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(2, m => m with { Restart = m.Restart with { LimitRestarts = 0 } });
         supervisor.Handle(new WorkerExited(InSlot(supervisor, 0).Pid, ExitStatus.Exited(1)));
-        Assert.Null(_host.ExitCode);
+        Assert.Null(Host.ExitCode);
         supervisor.Handle(new WorkerExited(InSlot(supervisor, 1).Pid, ExitStatus.Exited(1)));
-        Assert.Equal(1, _host.ExitCode);
+        Assert.Equal(1, Host.ExitCode);
         Assert.Equal(PackState.Stopped, supervisor.State);
     }
 
     [Fact]
     public void A_spawn_failure_counts_as_a_crash_of_that_slot()
     {
-        _host.SpawnFailure = "cannot start '/bin/true': Permission denied";
+        Host.SpawnFailure = "cannot start '/bin/true': Permission denied";
         var supervisor = Started(1, m => m with { Restart = m.Restart with { LimitRestarts = 1 } });
-        Assert.Single(_host.TakeTimers<RestartDue>());
-        Assert.Single(_host.Released);
-        Assert.Contains(_host.LogLines, l => l.Contains("Permission denied"));
+        Assert.Single(Host.TakeTimers<RestartDue>());
+        Assert.Single(Host.Released);
+        Assert.Contains(Host.LogLines, l => l.Contains("Permission denied"));
     }
 
     [Fact]
@@ -161,10 +139,10 @@ public sealed class SupervisorTests
         var supervisor = Started(1);
         Ready(supervisor);
         supervisor.Handle(new WorkerExited(InSlot(supervisor, 0).Pid, ExitStatus.Exited(1)));
-        var due = _host.TakeTimers<RestartDue>().Single().Event;
+        var due = Host.TakeTimers<RestartDue>().Single().Event;
         supervisor.Handle(due);
         supervisor.Handle(due);
-        Assert.Equal(2, _host.Launches.Count);
+        Assert.Equal(2, Host.Launches.Count);
     }
 
     [Fact]
@@ -172,15 +150,15 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(1);
         var worker = InSlot(supervisor, 0);
-        supervisor.Handle(_host.TakeTimers<ReadyDeadline>().Single().Event);
-        Assert.Equal((worker.Pid, SIGTERM), _host.Signals.Single());
-        var (delay, deadline) = Assert.Single(_host.TakeTimers<StopDeadline>());
+        supervisor.Handle(Host.TakeTimers<ReadyDeadline>().Single().Event);
+        Assert.Equal((worker.Pid, SIGTERM), Host.Signals.Single());
+        var (delay, deadline) = Assert.Single(Host.TakeTimers<StopDeadline>());
         Assert.Equal(TimeSpan.FromSeconds(5), delay);
         supervisor.Handle(deadline);
-        Assert.Equal((worker.Pid, SIGKILL), _host.Signals.Last());
+        Assert.Equal((worker.Pid, SIGKILL), Host.Signals.Last());
         supervisor.Handle(new WorkerExited(worker.Pid, ExitStatus.Killed(SIGKILL)));
-        Assert.Contains(_host.LogLines, l => l.Contains("not ready within 30s (ready.timeout)"));
-        Assert.Single(_host.TakeTimers<RestartDue>());
+        Assert.Contains(Host.LogLines, l => l.Contains("not ready within 30s (ready.timeout)"));
+        Assert.Single(Host.TakeTimers<RestartDue>());
     }
 
     [Fact]
@@ -188,8 +166,8 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(1);
         Ready(supervisor);
-        supervisor.Handle(_host.TakeTimers<ReadyDeadline>().Single().Event);
-        Assert.Empty(_host.Signals);
+        supervisor.Handle(Host.TakeTimers<ReadyDeadline>().Single().Event);
+        Assert.Empty(Host.Signals);
     }
 
     [Fact]
@@ -200,20 +178,20 @@ public sealed class SupervisorTests
         var (first, second) = (InSlot(supervisor, 0), InSlot(supervisor, 1));
         var stopped = false;
         supervisor.Handle(new StopRequested("SIGTERM received", () => stopped = true));
-        Assert.Equal([(first.Pid, SIGQUIT), (second.Pid, SIGQUIT)], _host.Signals);
+        Assert.Equal([(first.Pid, SIGQUIT), (second.Pid, SIGQUIT)], Host.Signals);
         Assert.All(supervisor.Workers, w => Assert.Equal(WorkerState.Draining, w.State));
 
         supervisor.Handle(new WorkerExited(first.Pid, ExitStatus.Exited(0)));
-        Assert.Empty(_host.TakeTimers<RestartDue>());
-        var deadlines = _host.TakeTimers<StopDeadline>();
+        Assert.Empty(Host.TakeTimers<RestartDue>());
+        var deadlines = Host.TakeTimers<StopDeadline>();
         Assert.All(deadlines, d => Assert.Equal(TimeSpan.FromSeconds(2), d.Delay));
         foreach (var (_, deadline) in deadlines) supervisor.Handle(deadline);
-        Assert.Equal((second.Pid, SIGKILL), _host.Signals.Last());
-        Assert.Equal(3, _host.Signals.Count);
-        Assert.Null(_host.ExitCode);
+        Assert.Equal((second.Pid, SIGKILL), Host.Signals.Last());
+        Assert.Equal(3, Host.Signals.Count);
+        Assert.Null(Host.ExitCode);
         Assert.False(stopped);
         supervisor.Handle(new WorkerExited(second.Pid, ExitStatus.Killed(SIGKILL)));
-        Assert.Equal(0, _host.ExitCode);
+        Assert.Equal(0, Host.ExitCode);
         Assert.True(stopped);
     }
 
@@ -225,11 +203,11 @@ public sealed class SupervisorTests
         supervisor.Handle(new StopRequested("SIGTERM received", () => stops++));
         supervisor.Handle(new StopRequested("stop requested (client pid 7)", () => stops++));
         supervisor.Handle(new StopRequested("SIGINT received"));
-        Assert.Equal(SIGTERM, Assert.Single(_host.Signals).Signal);
-        Assert.Contains(_host.LogLines, l => l.Contains("already stopping"));
-        supervisor.Handle(new WorkerExited(_host.Launches.Single().WorkerId == 1 ? 1000 : 0, ExitStatus.Exited(0)));
+        Assert.Equal(SIGTERM, Assert.Single(Host.Signals).Signal);
+        Assert.Contains(Host.LogLines, l => l.Contains("already stopping"));
+        supervisor.Handle(new WorkerExited(Host.Launches.Single().WorkerId == 1 ? 1000 : 0, ExitStatus.Exited(0)));
         Assert.Equal(2, stops);
-        Assert.Equal(0, _host.ExitCode);
+        Assert.Equal(0, Host.ExitCode);
     }
 
     [Fact]
@@ -237,11 +215,11 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(1);
         supervisor.Handle(new WorkerExited(InSlot(supervisor, 0).Pid, ExitStatus.Exited(1)));
-        var due = _host.TakeTimers<RestartDue>().Single().Event;
+        var due = Host.TakeTimers<RestartDue>().Single().Event;
         supervisor.Handle(new StopRequested("SIGTERM received"));
-        Assert.Equal(0, _host.ExitCode);
+        Assert.Equal(0, Host.ExitCode);
         supervisor.Handle(due);
-        Assert.Single(_host.Launches);
+        Assert.Single(Host.Launches);
     }
 
     [Fact]
@@ -249,15 +227,15 @@ public sealed class SupervisorTests
     {
         var supervisor = Started(2, m => m with { WatchdogTimeout = TimeSpan.FromSeconds(3) });
         Ready(supervisor);
-        var checks = _host.TakeTimers<WatchdogCheck>();
+        var checks = Host.TakeTimers<WatchdogCheck>();
         Assert.Equal(2, checks.Count);
-        _host.Now += TimeSpan.FromSeconds(2);
+        Host.Now += TimeSpan.FromSeconds(2);
         supervisor.Handle(new WorkerNotified(InSlot(supervisor, 0).Id, "WATCHDOG=1"));
-        _host.Now += TimeSpan.FromSeconds(1);
+        Host.Now += TimeSpan.FromSeconds(1);
         foreach (var check in checks) supervisor.Handle(check.Event);
 
-        Assert.Equal((InSlot(supervisor, 1).Pid, SIGKILL), _host.Signals.Single());
-        var (again, _) = _host.TakeTimers<WatchdogCheck>().Single();
+        Assert.Equal((InSlot(supervisor, 1).Pid, SIGKILL), Host.Signals.Single());
+        var (again, _) = Host.TakeTimers<WatchdogCheck>().Single();
         Assert.Equal(TimeSpan.FromSeconds(2), again);
     }
 
@@ -267,7 +245,7 @@ public sealed class SupervisorTests
         var supervisor = Started(1);
         supervisor.Handle(new WorkerExited(424242, ExitStatus.Exited(0)));
         Assert.Single(supervisor.Workers);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
+        Assert.Empty(Host.TakeTimers<RestartDue>());
     }
 
     [Fact]

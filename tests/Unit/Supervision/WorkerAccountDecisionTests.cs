@@ -9,25 +9,18 @@ namespace Gopherpack.Tests.Supervision;
 /// Workers as the manifest's account: how they are launched (setpriv drops uid, gid, groups and capabilities;
 /// the account's USER, LOGNAME, HOME), and what the supervisor does when the account cannot reach something.
 /// </summary>
-public sealed class WorkerAccountDecisionTests
+public sealed class WorkerAccountDecisionTests : SupervisorFixture
 {
-    private const int SIGTERM = 15;
-    private readonly RecordingHost _host = new();
     private static readonly UnixAccount Nobody = UnixAccounts.User("nobody")!;
 
-    private static PackManifest Manifest() => new()
-    {
-        Name = "unit", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/srv/app",
-        Restart = new RestartSpec { BackoffInitial = TimeSpan.FromMilliseconds(100), BackoffMax = TimeSpan.FromSeconds(1), LimitRestarts = 3, LimitWindow = TimeSpan.FromSeconds(60) },
-        Stop = new StopSpec { Signal = SIGTERM, Timeout = TimeSpan.FromSeconds(5) },
-    };
+    protected override PackManifest Manifest() => Standard("/bin/true") with { WorkingDirectory = "/srv/app" };
 
     private static IReadOnlyList<string> SetupFailed(string reason) => ["some output", WorkerLauncher.SetupFailedPrefix + reason];
 
     [Fact]
     public void A_worker_whose_account_cannot_reach_its_working_directory_fails_the_start_at_once_with_exit_1()
     {
-        var supervisor = new Supervisor(Manifest(), [0, 1], _host);
+        var supervisor = new Supervisor(Manifest(), [0, 1], Host);
         supervisor.Handle(new StartRequested());
         var failing = supervisor.Slots[0].Worker!;
         var other = supervisor.Slots[1].Worker!;
@@ -35,22 +28,22 @@ public sealed class WorkerAccountDecisionTests
         supervisor.Handle(new WorkerExited(failing.Pid, ExitStatus.Exited(WorkerLauncher.SetupFailedCode),
             SetupFailed("user nobody (uid 65534, gid 65534) cannot enter or read the working directory /srv/app")));
 
-        Assert.Equal(2, _host.Launches.Count);
-        Assert.Empty(_host.TakeTimers<RestartDue>());
-        Assert.Contains(_host.LogLines, l => l.Contains("start-failed") && l.Contains("could not start: user nobody (uid 65534, gid 65534) cannot enter or read the working directory /srv/app"));
-        Assert.Contains((other.Pid, SIGTERM), _host.Signals);
+        Assert.Equal(2, Host.Launches.Count);
+        Assert.Empty(Host.TakeTimers<RestartDue>());
+        Assert.Contains(Host.LogLines, l => l.Contains("start-failed") && l.Contains("could not start: user nobody (uid 65534, gid 65534) cannot enter or read the working directory /srv/app"));
+        Assert.Contains((other.Pid, SIGTERM), Host.Signals);
         supervisor.Handle(new WorkerExited(other.Pid, ExitStatus.Exited(0)));
-        Assert.Equal(1, _host.ExitCode);
+        Assert.Equal(1, Host.ExitCode);
     }
 
     [Fact]
     public void Exit_125_without_the_trampolines_line_is_an_ordinary_crash_and_restarts()
     {
-        var supervisor = new Supervisor(Manifest(), [0], _host);
+        var supervisor = new Supervisor(Manifest(), [0], Host);
         supervisor.Handle(new StartRequested());
         supervisor.Handle(new WorkerExited(supervisor.Slots[0].Worker!.Pid, ExitStatus.Exited(125), ["the app's own exit 125"]));
-        Assert.Single(_host.TakeTimers<RestartDue>());
-        Assert.Null(_host.ExitCode);
+        Assert.Single(Host.TakeTimers<RestartDue>());
+        Assert.Null(Host.ExitCode);
     }
 
     [Fact]
