@@ -165,10 +165,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
             }));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Post(new ReapRequested(Signalled: true))));
         var dispatcher = new ControlDispatcher(this);
+        var reloadSignal = new CoalescedSignal("SIGHUP", () => dispatcher.Reload(null, null, "SIGHUP"), Log);
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            _ = dispatcher.Reload(null, null, "SIGHUP");
+            reloadSignal.Raise();
         }));
         _signals.Add(PosixSignalRegistration.Create((PosixSignal)SignalNames.SIGUSR2, context =>
         {
