@@ -174,7 +174,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _signals.Add(PosixSignalRegistration.Create((PosixSignal)SignalNames.SIGUSR2, context =>
         {
             context.Cancel = true;
-            _ = dispatcher.Upgrade(null, null, "SIGUSR2");
+            _ = Task.Run(() => dispatcher.Upgrade(null, null, "SIGUSR2"));
         }));
         foreach (var (signal, step) in new[] { (PosixSignal.SIGTTIN, +1), (PosixSignal.SIGTTOU, -1) })
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
