@@ -129,13 +129,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     {
         var port = FreePort.Probe();
         await using var pack = await PackProcess.StartAsync(Manifest(port, "5s"));
-        var marks = Path.Combine(pack.Dir.Path, "wrapper.log");
-        var wrapper = pack.Dir.File("wrap.sh", $"""
-            #!/bin/sh
-            {string.Join(' ', RepoPaths.CliCommand.Select(a => $"'{a}'"))} "$@"
-            echo "wrapper exit $?" >> '{marks}'
-            """);
-        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+        var (wrapper, marks) = Wrapper(pack);
 
         var upgrade = await Cli.RunAsync("upgrade", "upstop", "--executable", wrapper, "--runtime-dir", pack.RuntimeDir);
         Assert.True(upgrade.Code == 0, upgrade.ToString());
@@ -168,13 +162,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         var port = FreePort.Probe();
         await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
         File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "3s", ", \"--never-ready\", \"--ignore-term\""));
-        var marks = Path.Combine(pack.Dir.Path, "wrapper.log");
-        var wrapper = pack.Dir.File("wrap.sh", $"""
-            #!/bin/sh
-            {string.Join(' ', RepoPaths.CliCommand.Select(a => $"'{a}'"))} "$@"
-            echo "wrapper exit $?" >> '{marks}'
-            """);
-        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+        var (wrapper, marks) = Wrapper(pack);
         var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
         var upgrade = client.UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
         await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
@@ -222,6 +210,19 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
             $"workers {string.Join(",", workers.Where(Native.IsAlive))} outlived both killed masters");
         await Eventually.True(() => Directory.GetFileSystemEntries(pack.RuntimeDir).Length == 0, TimeSpan.FromSeconds(5),
             $"left in the runtime dir: {string.Join(", ", Directory.GetFileSystemEntries(pack.RuntimeDir))}");
+    }
+
+    /// <summary>A script that runs the new master without exec, then writes its exit code to the returned marks file.</summary>
+    private static (string Wrapper, string Marks) Wrapper(PackProcess pack)
+    {
+        var marks = Path.Combine(pack.Dir.Path, "wrapper.log");
+        var wrapper = pack.Dir.File("wrap.sh", $"""
+            #!/bin/sh
+            {string.Join(' ', RepoPaths.CliCommand.Select(a => $"'{a}'"))} "$@"
+            echo "wrapper exit $?" >> '{marks}'
+            """);
+        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+        return (wrapper, marks);
     }
 
     private static void AssertNothingLeft(PackProcess pack, int successor, int port)
