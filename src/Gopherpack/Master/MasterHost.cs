@@ -139,6 +139,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public UpgradeCoordinator Upgrade => _upgrade;
     /// <summary>The pack's metrics, for scrapes and <c>gopherpack metrics</c>: readable from any thread.</summary>
     public Metrics.PackMetrics Metrics => _metrics;
+    /// <summary>The metrics.address endpoint, whose listening socket an upgrade hands to the new master.</summary>
+    internal MetricsEndpoint MetricsEndpoint => _metricsEndpoint;
     internal PosixSpawner Spawner => _spawner;
 
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
@@ -189,7 +191,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         UpdateRuntimeFiles();
         PublishMetrics();
         await using var metrics = _metricsEndpoint;
-        _metricsEndpoint.Start();
+        // An upgrade's new master serves metrics.address from when it takes over; until then the old master answers.
+        if (_successor is null) _metricsEndpoint.Start();
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
@@ -409,7 +412,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _ownsRuntimeFiles = true;
         UpdateRuntimeFiles();
         _supervisor.Counters.Upgrade(succeeded: true);
-        _metricsEndpoint.BindWhenFree();
+        // Before 'taken' reaches the old master, which stops accepting only then: the address is answered throughout.
+        _metricsEndpoint.Start();
     }
 
     /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
@@ -419,8 +423,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Notifier.Silence();
         _control?.Disown();
         UpdateRuntimeFiles();
-        // The new master binds metrics.address as soon as this one lets go of it.
-        _ = _metricsEndpoint.DisposeAsync().AsTask();
+        // The new master accepts on the same listening socket already (or serves another address, or none).
+        _ = _metricsEndpoint.HandOverAsync();
         Post(new StopRequested($"replaced by master pid {newMasterPid}"));
     }
 
