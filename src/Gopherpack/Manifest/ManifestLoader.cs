@@ -276,10 +276,11 @@ public static partial class ManifestLoader
             if (!entries.TryGetValue("otlp", out var node)) return null;
             if (r.Mapping(node, "'metrics.otlp'", ["endpoint", "interval"]) is not { } otlp) return null;
             var interval = Get(otlp, "interval", n => r.Duration(n, "metrics.otlp.interval", false));
+            // Reported with the endpoint's problems, not instead of them: every problem at once.
             if (interval < OtlpSpec.MinInterval)
             {
                 r.Error(otlp["interval"], "'metrics.otlp.interval' must be at least 1s");
-                return null;
+                interval = null;
             }
             if (!otlp.TryGetValue("endpoint", out var endpointNode))
             {
