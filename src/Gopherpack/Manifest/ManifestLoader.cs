@@ -252,7 +252,7 @@ public static partial class ManifestLoader
                 LogMaxBytes = Get(e, "maxSize", n => r.Size(n, "logs.maxSize", 64 * 1024)) ?? m.LogMaxBytes,
                 LogFormat = Get(e, "format", n => r.Enum(n, "logs.format", ("text", LogFormat.Text), ("json", LogFormat.Json))) ?? m.LogFormat,
             });
-            manifest = Section(top, "metrics", manifest, ["address"], (m, e) => m with { MetricsAddress = MetricsAddress(e, listeners) });
+            manifest = Section(top, "metrics", manifest, ["address", "otlp"], (m, e) => m with { MetricsAddress = MetricsAddress(e, listeners), Otlp = Otlp(e) });
             return manifest;
         }
 
@@ -268,6 +268,39 @@ public static partial class ManifestLoader
                 return null;
             }
             return endpoint;
+        }
+
+        /// <summary>metrics.otlp: <c>endpoint: http://HOST[:PORT][/PATH]</c> (port 4318, path /v1/metrics by default), <c>interval</c> (10s, at least 1s).</summary>
+        private OtlpSpec? Otlp(Dictionary<string, YamlNode> entries)
+        {
+            if (!entries.TryGetValue("otlp", out var node)) return null;
+            if (r.Mapping(node, "'metrics.otlp'", ["endpoint", "interval"]) is not { } otlp) return null;
+            var interval = Get(otlp, "interval", n => r.Duration(n, "metrics.otlp.interval", false));
+            // Reported with the endpoint's problems, not instead of them: every problem at once.
+            if (interval < OtlpSpec.MinInterval)
+            {
+                r.Error(otlp["interval"], "'metrics.otlp.interval' must be at least 1s");
+                interval = null;
+            }
+            if (!otlp.TryGetValue("endpoint", out var endpointNode))
+            {
+                r.Error(node, "'metrics.otlp' needs 'endpoint' (http://HOST:PORT of an OTLP/HTTP receiver, such as an OpenTelemetry Collector)");
+                return null;
+            }
+            if (r.NonEmptyString(endpointNode, "metrics.otlp.endpoint") is not { } text) return null;
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0
+                || uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+            {
+                r.Error(endpointNode, $"'metrics.otlp.endpoint' must be an http://HOST:PORT address, not '{text}'");
+                return null;
+            }
+            if (uri.Scheme == "https")
+            {
+                r.Error(endpointNode, "'metrics.otlp.endpoint' must be http://: the master pushes plain OTLP/HTTP (run an OpenTelemetry Collector on the host or next to it for TLS)");
+                return null;
+            }
+            var path = uri.AbsolutePath is "" or "/" ? "/v1/metrics" : uri.AbsolutePath;
+            return new OtlpSpec(uri.IdnHost.Trim('[', ']'), uri.IsDefaultPort && !text.Contains(":80", StringComparison.Ordinal) ? 4318 : uri.Port, path, interval ?? OtlpSpec.DefaultInterval);
         }
 
         private string? Missing(string key)

@@ -31,6 +31,17 @@ public sealed record PackManifest
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
     /// <summary>metrics.address: where the master serves Prometheus text (<c>GET /metrics</c>); null: off.</summary>
     public System.Net.IPEndPoint? MetricsAddress { get; init; }
+    /// <summary>metrics.otlp: where the master pushes its metrics with OTLP/HTTP (JSON); null: off.</summary>
+    public OtlpSpec? Otlp { get; init; }
+}
+
+/// <summary>metrics.otlp: an OTLP/HTTP receiver (an OpenTelemetry Collector) the master pushes its metrics to.</summary>
+/// <param name="Path">Where metrics are posted: <c>/v1/metrics</c> unless the endpoint names a path.</param>
+public sealed record OtlpSpec(string Host, int Port, string Path, TimeSpan Interval)
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(10), MinInterval = TimeSpan.FromSeconds(1);
+
+    public string Url => $"http://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port}{Path}";
 }
 
 /// <summary>The account workers run as: uid, primary group (or the manifest's <c>group</c>), home.</summary>

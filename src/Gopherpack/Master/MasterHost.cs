@@ -52,6 +52,10 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     private bool _ownsRuntimeFiles;
     private readonly Metrics.PackMetrics _metrics;
     private readonly MetricsEndpoint _metricsEndpoint;
+    /// <summary>metrics.otlp as this master started with it (a reload does not change it).</summary>
+    private readonly Metrics.OtlpPusher? _otlp;
+    private readonly Manifest.OtlpSpec? _otlpSpec;
+    private bool _otlpWarned;
 
     /// <param name="Signalled">From SIGCHLD (a child exited, perhaps an orphan), not the timer.</param>
     private sealed record ReapRequested(bool Signalled);
@@ -87,6 +91,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         };
         _metrics = new Metrics.PackMetrics(_supervisor.Counters);
         _metricsEndpoint = new MetricsEndpoint(manifest.MetricsAddress, options.MetricsSocket, _metrics, log);
+        _otlpSpec = manifest.Otlp;
+        _otlp = manifest.Otlp is { } otlp ? new Metrics.OtlpPusher(otlp, _metrics, log, Now) : null;
         if (options.AdoptOrphans)
         {
             if (OrphanReaper.BecomeSubreaper() is { } problem)
@@ -142,6 +148,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public UpgradeCoordinator Upgrade => _upgrade;
     /// <summary>The pack's metrics, for scrapes and <c>gopherpack metrics</c>: readable from any thread.</summary>
     public Metrics.PackMetrics Metrics => _metrics;
+    /// <summary>The metrics.address endpoint, whose listening socket an upgrade hands to the new master.</summary>
+    internal MetricsEndpoint MetricsEndpoint => _metricsEndpoint;
     internal PosixSpawner Spawner => _spawner;
 
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
@@ -193,7 +201,13 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         UpdateRuntimeFiles();
         PublishMetrics();
         await using var metrics = _metricsEndpoint;
-        _metricsEndpoint.Start();
+        await using var otlp = _otlp;
+        // An upgrade's new master serves metrics.address (and pushes) from when it takes over; until then the old master does.
+        if (_successor is null)
+        {
+            _metricsEndpoint.Start();
+            _otlp?.Start();
+        }
 
         Post(new StartRequested());
         while (_exitCode is null && await _events.Reader.WaitToReadAsync())
@@ -413,7 +427,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         _ownsRuntimeFiles = true;
         UpdateRuntimeFiles();
         _supervisor.Counters.Upgrade(succeeded: true);
-        _metricsEndpoint.BindWhenFree();
+        // Before 'taken' reaches the old master, which stops accepting only then: the address is answered throughout.
+        _metricsEndpoint.Start();
+        _otlp?.Start();
     }
 
     /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
@@ -423,8 +439,9 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         Notifier.Silence();
         _control?.Disown();
         UpdateRuntimeFiles();
-        // The new master binds metrics.address as soon as this one lets go of it.
-        _ = _metricsEndpoint.DisposeAsync().AsTask();
+        // The new master accepts on the same listening socket already (or serves another address, or none).
+        _ = _metricsEndpoint.HandOverAsync();
+        if (_otlp is not null) _ = _otlp.DisposeAsync().AsTask();
         Post(new StopRequested($"replaced by master pid {newMasterPid}"));
     }
 
@@ -453,6 +470,11 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
         UpdateRuntimeFiles();
         foreach (var listener in next.Listeners) Log.Info("listen", $"{listener.Spec.Name} {listener.BoundAddress} (generation {generation})");
         _metricsEndpoint.WarnIfMoved(_manifest.MetricsAddress);
+        if (!_otlpWarned && _manifest.Otlp != _otlpSpec)
+        {
+            _otlpWarned = true;
+            Log.Warn("metrics", $"metrics.otlp changed to {(_manifest.Otlp is { } otlp ? otlp.Url : "none")}; it takes effect at the next start or upgrade");
+        }
         // The previous generation's objects are garbage now. The master allocates too little for the
         // GC to run on its own for hundreds of reloads, so RSS would creep up to the gen0 budget.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);

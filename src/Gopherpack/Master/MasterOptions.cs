@@ -24,6 +24,6 @@ public sealed record MasterOptions
     /// </summary>
     public bool AdoptOrphans { get; init; }
 
-    /// <summary>The listening socket at the manifest's metrics.address, bound at start (null: metrics are off, or an upgrade's new master binds it once the old one lets go).</summary>
+    /// <summary>The listening socket at the manifest's metrics.address: bound at start, or by an upgrade's new master, or handed over by the old one (null: metrics are off).</summary>
     public System.Net.Sockets.Socket? MetricsSocket { get; init; }
 }

@@ -119,12 +119,23 @@ public static class MasterRunner
     }
 
     /// <summary>
-    /// The metrics endpoint's socket. An upgrade's new master does not bind it here: the old master holds the
-    /// address until it hands over, and the new one binds it then (<see cref="MasterHost"/>).
+    /// The metrics endpoint's socket, had before the pack is ready. An upgrade's new master adopts the old master's
+    /// socket when the address is unchanged (both then hold one listening socket: it is never unbound); otherwise it
+    /// binds the address now, so an address in use fails the upgrade, and closes the socket it inherited.
     /// </summary>
     private static System.Net.Sockets.Socket? BindMetrics(PackManifest manifest, UpgradeHandover? handover)
     {
-        if (manifest.MetricsAddress is not { } address || handover is not null) return null;
+        var handed = handover?.Metrics is { } metrics ? SocketActivation.Adopt(metrics.Fd, "metrics.address") : null;
+        if (manifest.MetricsAddress is not { } address)
+        {
+            handed?.Dispose();
+            return null;
+        }
+        if (handed is not null)
+        {
+            if (handover!.Metrics!.Address == address.ToString()) return handed;
+            handed.Dispose();
+        }
         try { return Metrics.MetricsServer.Bind(address); }
         catch (System.Net.Sockets.SocketException e)
         {

@@ -6,58 +6,37 @@ using Gopherpack.Metrics;
 namespace Gopherpack.Master;
 
 /// <summary>
-/// The master's side of <c>metrics.address</c>: serves the socket bound at start, or, in an upgrade's new master,
-/// binds the address once the old master has let go of it (it holds it until it hands over).
+/// The master's side of <c>metrics.address</c>: the listening socket (bound at start, or by an upgrade's new master
+/// before it is ready, or handed over by the old master with the pack's listeners) and the server that answers on it.
+/// An upgrade's new master serves from the moment it takes over, the old master stops accepting once it has handed
+/// over: the socket listens throughout, so no scrape is refused.
 /// </summary>
-internal sealed class MetricsEndpoint(IPEndPoint? address, Socket? bound, PackMetrics metrics, IMasterLog log) : IAsyncDisposable
+internal sealed class MetricsEndpoint(IPEndPoint? address, Socket? socket, PackMetrics metrics, IMasterLog log) : IAsyncDisposable
 {
-    private static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(200), GiveUp = TimeSpan.FromSeconds(30);
-    private readonly CancellationTokenSource _closing = new();
+    private readonly Lock _gate = new();
     private MetricsServer? _server;
+    private bool _closed;
     private bool _warned;
 
-    /// <summary>Serves the socket bound at start, if any.</summary>
+    /// <summary>The listening socket, to hand to an upgrade's new master; null when metrics are off or this master has handed over.</summary>
+    public Socket? Socket { get { lock (_gate) return _closed ? null : socket; } }
+
+    /// <summary>The address the socket was bound for, as the manifest gives it.</summary>
+    public IPEndPoint? Address => address;
+
+    /// <summary>Starts answering scrapes (at start, or when an upgrade's new master takes over).</summary>
     public void Start()
     {
-        if (bound is not null) Serve(bound);
-    }
-
-    /// <summary>An upgrade's new master took over: bind the address when the old master releases it.</summary>
-    public void BindWhenFree()
-    {
-        if (address is null || _server is not null) return;
-        _ = Task.Run(async () =>
+        lock (_gate)
         {
-            var deadline = DateTime.UtcNow + GiveUp;
-            while (!_closing.IsCancellationRequested)
-            {
-                try
-                {
-                    Serve(MetricsServer.Bind(address));
-                    return;
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && DateTime.UtcNow < deadline)
-                {
-                    try { await Task.Delay(Retry, _closing.Token); } catch (OperationCanceledException) { return; }
-                }
-                catch (SocketException e)
-                {
-                    log.Error("metrics", $"cannot bind metrics.address tcp://{address}: {e.Message}; no metrics over HTTP ('gopherpack metrics' still works)");
-                    return;
-                }
-            }
-        });
-    }
-
-    private void Serve(Socket socket)
-    {
-        lock (_closing)
-        {
-            if (_closing.IsCancellationRequested) { socket.Dispose(); return; }
+            if (socket is null || _server is not null || _closed) return;
             _server = MetricsServer.Serve(socket, metrics.Render, log);
         }
         log.Info("metrics", $"serving Prometheus metrics at {_server.Url}");
     }
+
+    /// <summary>A new master has taken over: stop accepting (it accepts on the same socket, or serves another address, or none).</summary>
+    public Task HandOverAsync() => CloseAsync(answerAccepted: true);
 
     /// <summary>metrics.address is read at start (and by an upgrade's new master); a reload does not move it.</summary>
     public void WarnIfMoved(IPEndPoint? now)
@@ -67,16 +46,19 @@ internal sealed class MetricsEndpoint(IPEndPoint? address, Socket? bound, PackMe
         log.Warn("metrics", $"metrics.address changed to {(now is null ? "none" : "tcp://" + now)}; it takes effect at the next start or upgrade");
     }
 
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await CloseAsync(answerAccepted: false);
+
+    private async Task CloseAsync(bool answerAccepted)
     {
         MetricsServer? server;
-        lock (_closing)
+        lock (_gate)
         {
-            if (_closing.IsCancellationRequested) return;
-            _closing.Cancel();
             server = _server;
+            if (_closed && (answerAccepted || server is null)) return;
+            _closed = true;
         }
-        if (server is not null) await server.DisposeAsync();
-        else bound?.Dispose();
+        if (server is null) socket?.Dispose();
+        else if (answerAccepted) await server.StopAcceptingAsync();
+        else await server.DisposeAsync();
     }
 }

@@ -19,7 +19,11 @@ public sealed class MetricsServer : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Func<bool, string> _render;
     private readonly IMasterLog _log;
+    /// <summary>Cancelled to close everything: the accept loop and the connections being answered.</summary>
     private readonly CancellationTokenSource _closing = new();
+    /// <summary>Cancelled to stop accepting only (an upgrade's hand-over): connections already accepted are answered.</summary>
+    private readonly CancellationTokenSource _accepting;
+    private readonly Task _acceptLoop;
     /// <summary>Open connections, oldest first.</summary>
     private readonly LinkedList<Client> _clients = new();
 
@@ -37,7 +41,8 @@ public sealed class MetricsServer : IAsyncDisposable
         _socket = socket;
         _render = render;
         _log = log;
-        _ = AcceptLoop();
+        _accepting = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        _acceptLoop = Task.Run(AcceptLoop);
     }
 
     /// <summary>Binds and listens; throws <see cref="SocketException"/> when the address is in use or cannot be had.</summary>
@@ -70,15 +75,15 @@ public sealed class MetricsServer : IAsyncDisposable
 
     private async Task AcceptLoop()
     {
-        while (!_closing.IsCancellationRequested)
+        while (!_accepting.IsCancellationRequested)
         {
             Socket client;
-            try { client = await _socket.AcceptAsync(_closing.Token); }
+            try { client = await _socket.AcceptAsync(_accepting.Token); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
-            catch (SocketException) when (!_closing.IsCancellationRequested)
+            catch (SocketException) when (!_accepting.IsCancellationRequested)
             {
                 // Out of fds lasts until something closes: back off rather than spin.
-                try { await Task.Delay(200, _closing.Token); } catch (OperationCanceledException) { return; }
+                try { await Task.Delay(200, _accepting.Token); } catch (OperationCanceledException) { return; }
                 continue;
             }
             catch (SocketException) { return; }
@@ -202,9 +207,23 @@ public sealed class MetricsServer : IAsyncDisposable
         return new HttpRequest(parts[0], parts[1], accept);
     }
 
+    /// <summary>
+    /// Stops accepting and closes this process's fd of the listening socket; connections already accepted are still
+    /// answered. The accept loop has ended before the fd is closed: .NET shuts down a socket that is closed while an
+    /// operation uses it, and another process (an upgrade's other master) may hold the same listening socket, which
+    /// must go on listening.
+    /// </summary>
+    public async Task StopAcceptingAsync()
+    {
+        await _accepting.CancelAsync();
+        try { await _acceptLoop; }
+        catch (Exception e) { _log.Warn("metrics", $"the metrics endpoint's accept loop failed: {e.GetType().Name}: {e.Message}"); }
+        _socket.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await StopAcceptingAsync();
         await _closing.CancelAsync();
-        _socket.Dispose();
     }
 }

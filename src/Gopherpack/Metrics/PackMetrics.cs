@@ -16,4 +16,10 @@ public sealed class PackMetrics(PackCounters counters)
     public string Render(bool openMetrics) => _snapshot is { } snapshot
         ? PrometheusText.Render(snapshot, Counters.Read(), openMetrics, Control.ProcStats.Read, l => ListenerQueue.ReadEach(l.Sockets, l.PerSlot))
         : openMetrics ? "# EOF\n" : "";
+
+    /// <summary>The same metrics as an OTLP/HTTP JSON request body; null before the loop has published anything.</summary>
+    /// <param name="start">The start of the cumulative sums (the master's start).</param>
+    public byte[]? RenderOtlp(DateTimeOffset start) => _snapshot is { } snapshot
+        ? OtlpJson.Render(snapshot, Counters.Read(), Control.ProcStats.Read, l => ListenerQueue.ReadEach(l.Sockets, l.PerSlot), start, DateTimeOffset.UtcNow)
+        : null;
 }

@@ -57,64 +57,9 @@ public static class PrometheusText
         Func<int, (long? RssBytes, double? CpuSeconds)> process, Func<ListenerSample, IReadOnlyList<QueueReading>> queue)
     {
         var w = new Writer(openMetrics);
-        var pack = Label("pack", snapshot.Pack);
-
-        w.Family("gopherpack_build_info", "gauge", "Always 1; the label says which Gopherpack version runs the master.");
-        w.Sample("gopherpack_build_info", Label("version", Version), 1);
-
-        w.Family("gopherpack_workers", "gauge", "Worker processes and empty slots by state (starting, ready, draining, backoff, failed).");
-        foreach (var state in MetricsSnapshot.States) w.Sample("gopherpack_workers", pack + "," + Label("state", state), snapshot.Workers.GetValueOrDefault(state));
-
-        w.Family("gopherpack_generation", "gauge", "The generation that serves (1 at start, +1 per successful reload).");
-        w.Sample("gopherpack_generation", pack, snapshot.Generation);
-
-        w.Family("gopherpack_slots", "gauge", "Worker slots of the serving generation (the worker count).");
-        w.Sample("gopherpack_slots", pack, snapshot.Slots);
-
-        w.Family("gopherpack_worker_restarts_total", "counter", "Replacement workers started in a slot (after a crash, failed start, watchdog kill or unasked stop).");
-        var slots = Enumerable.Range(0, snapshot.Slots).Union(counters.Restarts.Keys).Order();
-        foreach (var slot in slots) w.Sample("gopherpack_worker_restarts_total", pack + "," + Slot(slot), counters.Restarts.GetValueOrDefault(slot));
-
-        var samples = snapshot.Serving.Select(s => (s.Slot, Stats: process(s.Pid))).ToList();
-        w.Family("gopherpack_worker_cpu_seconds_total", "counter", "CPU time (user + system) of the slot's serving worker process; starts again from 0 when the worker is replaced.");
-        foreach (var (slot, stats) in samples)
-            if (stats.CpuSeconds is { } cpu) w.Sample("gopherpack_worker_cpu_seconds_total", pack + "," + Slot(slot), cpu);
-        w.Family("gopherpack_worker_resident_memory_bytes", "gauge", "Resident memory of the slot's serving worker process.");
-        foreach (var (slot, stats) in samples)
-            if (stats.RssBytes is { } rss) w.Sample("gopherpack_worker_resident_memory_bytes", pack + "," + Slot(slot), rss);
-
-        w.Family("gopherpack_reloads_total", "counter", "Reloads by outcome; failed includes a manifest refused as invalid.");
-        w.Sample("gopherpack_reloads_total", pack + "," + Label("result", "succeeded"), counters.ReloadsSucceeded);
-        w.Sample("gopherpack_reloads_total", pack + "," + Label("result", "failed"), counters.ReloadsFailed);
-
-        w.Family("gopherpack_reload_duration_seconds", "histogram", "How long reloads that started a new generation took, succeeded or failed.");
-        for (var i = 0; i < PackCounters.ReloadBuckets.Count; i++)
-            w.Sample("gopherpack_reload_duration_seconds_bucket", pack + "," + Label("le", Number(PackCounters.ReloadBuckets[i])), counters.ReloadBuckets[i]);
-        w.Sample("gopherpack_reload_duration_seconds_bucket", pack + "," + Label("le", "+Inf"), counters.ReloadCount);
-        w.Sample("gopherpack_reload_duration_seconds_sum", pack, counters.ReloadSeconds);
-        w.Sample("gopherpack_reload_duration_seconds_count", pack, counters.ReloadCount);
-
-        w.Family("gopherpack_upgrades_total", "counter", "Upgrades of the master by outcome: succeeded is counted by the new master, failed by the old one that serves on.");
-        w.Sample("gopherpack_upgrades_total", pack + "," + Label("result", "succeeded"), counters.UpgradesSucceeded);
-        w.Sample("gopherpack_upgrades_total", pack + "," + Label("result", "failed"), counters.UpgradesFailed);
-
-        // A reuseport listener has one accept queue per slot: each gets its own series (label slot), since a sum
-        // would hide one stopped worker's full queue among the others' empty ones.
-        var queues = snapshot.Listeners.SelectMany(l => queue(l).Select(q => (Labels: pack + "," + Label("listener", l.Name) + (q.Slot is { } s ? "," + Slot(s) : ""), q))).ToList();
-        w.Family("gopherpack_listener_queue_length", "gauge", "Connections waiting in the listener's accept queue (TCP_INFO tcpi_unacked); per slot (label slot) for a reuseport listener.");
-        foreach (var (labels, q) in queues) w.Sample("gopherpack_listener_queue_length", labels, q.Length);
-        w.Family("gopherpack_listener_queue_limit", "gauge", "The listener's accept queue limit, its backlog (TCP_INFO tcpi_sacked); per slot (label slot) for a reuseport listener.");
-        foreach (var (labels, q) in queues) w.Sample("gopherpack_listener_queue_limit", labels, q.Limit);
-
-        var master = process(Environment.ProcessId);
-        w.Family("gopherpack_master_resident_memory_bytes", "gauge", "Resident memory of the master process.");
-        if (master.RssBytes is { } masterRss) w.Sample("gopherpack_master_resident_memory_bytes", pack, masterRss);
-        w.Family("gopherpack_master_cpu_seconds_total", "counter", "CPU time (user + system) of the master process.");
-        if (master.CpuSeconds is { } masterCpu) w.Sample("gopherpack_master_cpu_seconds_total", pack, masterCpu);
+        PackMetricSet.Write(snapshot, counters, process, queue, w);
         return w.Finish();
     }
-
-    private static string Slot(int slot) => Label("slot", slot.ToString(CultureInfo.InvariantCulture));
 
     private static string Label(string name, string value) =>
         $"{name}=\"{value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n")}\"";
@@ -127,7 +72,7 @@ public static class PrometheusText
         _ => value.ToString("R", CultureInfo.InvariantCulture),
     };
 
-    private sealed class Writer(bool openMetrics)
+    private sealed class Writer(bool openMetrics) : IMetricsSink
     {
         private readonly StringBuilder _text = new(4096);
 
@@ -139,8 +84,12 @@ public static class PrometheusText
             _text.Append("# TYPE ").Append(family).Append(' ').Append(type).Append('\n');
         }
 
-        public void Sample(string name, string labels, double value) =>
-            _text.Append(name).Append('{').Append(labels).Append("} ").Append(Number(value)).Append('\n');
+        public void Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value)
+        {
+            _text.Append(name).Append('{');
+            for (var i = 0; i < labels.Count; i++) _text.Append(i == 0 ? "" : ",").Append(Label(labels[i].Name, labels[i].Value));
+            _text.Append("} ").Append(Number(value)).Append('\n');
+        }
 
         public string Finish()
         {

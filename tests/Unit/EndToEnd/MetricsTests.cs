@@ -220,7 +220,7 @@ public sealed partial class MetricsTests
         Assert.Equal(0, (await PrometheusScrape.FromUrlAsync(url)).Value("gopherpack_upgrades_total", "result=succeeded"));
         var upgrade = await Cli.RunAsync("upgrade", "metrics-upgrade", "--runtime-dir", pack.RuntimeDir);
         Assert.True(upgrade.Code == 0, upgrade.ToString());
-        // The old master answers until it hands over; then the new one binds the address.
+        // The old master answers until it hands over, the new one (on the same socket) from then on.
         var scrape = await Eventually.Value(async () =>
         {
             try

@@ -121,6 +121,19 @@ public sealed class ManifestLoaderTests
     [InlineData("none", CpuSelectionKind.None)]
     public void Cpus_accepts_auto_and_none(string value, CpuSelectionKind kind) =>
         Assert.Equal(kind, ManifestLoader.Parse($"name: a\ncommand: sh\ncpus: {value}\n", "/tmp/a.yml").Cpus.Kind);
+
+    [Theory]
+    [InlineData("http://collector", "collector", 4318, "/v1/metrics", 10)]
+    [InlineData("http://127.0.0.1:4318/", "127.0.0.1", 4318, "/v1/metrics", 10)]
+    [InlineData("http://otel.example:80/otlp/v1/metrics", "otel.example", 80, "/otlp/v1/metrics", 10)]
+    [InlineData("http://[::1]:9999", "::1", 9999, "/v1/metrics", 10)]
+    public void Metrics_otlp_is_off_by_default_and_takes_port_4318_and_path_v1_metrics_unless_given(string endpoint, string host, int port, string path, int seconds)
+    {
+        Assert.Null(ManifestLoader.Parse("name: a\ncommand: sh\n", "/tmp/a.yml").Otlp);
+        var otlp = ManifestLoader.Parse($"name: a\ncommand: sh\nmetrics: {{ otlp: {{ endpoint: \"{endpoint}\" }} }}\n", "/tmp/a.yml").Otlp;
+        Assert.Equal(new OtlpSpec(host, port, path, TimeSpan.FromSeconds(seconds)), otlp);
+        Assert.Equal(TimeSpan.FromSeconds(3), ManifestLoader.Parse($"name: a\ncommand: sh\nmetrics: {{ otlp: {{ endpoint: \"{endpoint}\", interval: 3s }} }}\n", "/tmp/a.yml").Otlp!.Interval);
+    }
 }
 
 public sealed class ManifestPartsTests

@@ -157,6 +157,13 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             }
             listeners.Add(new HandedListener(listener.Spec.Name, listener.Spec.Address.ToString(), listener.Spec.Mode, listener.KeepFile, childFds));
         }
+        // The metrics endpoint's socket travels too: the new master accepts on it when it takes over, so it never goes unbound.
+        HandedMetrics? metrics = null;
+        if (host.MetricsEndpoint is { Socket: { } metricsSocket, Address: { } metricsAddress })
+        {
+            metrics = new HandedMetrics(metricsAddress.ToString(), WorkerContract.FirstListenFd + fds.Count);
+            fds.Add((int)metricsSocket.Handle);
+        }
         var handover = new UpgradeHandover
         {
             From = Environment.ProcessId,
@@ -164,6 +171,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             StatusFd = WorkerContract.FirstListenFd,
             CommitFd = WorkerContract.FirstListenFd + 1,
             Listeners = listeners,
+            Metrics = metrics,
             ScaledWorkers = supervisor.ScaledWorkers,
             ManifestWorkers = supervisor.Manifest.Workers,
             StopTimeoutSeconds = supervisor.Manifest.Stop.Timeout.TotalSeconds,

@@ -28,6 +28,9 @@ public sealed record UpgradeHandover
     public int CommitFd { get; init; }
     public IReadOnlyList<HandedListener> Listeners { get; init; } = [];
 
+    /// <summary>The old master's metrics.address socket; null when it serves none (or is an older master that does not hand it over).</summary>
+    public HandedMetrics? Metrics { get; init; }
+
     /// <summary>The worker count set by scale (or SIGTTIN/SIGTTOU) on the old master; null when the old master kept to its manifest's.</summary>
     public int? ScaledWorkers { get; init; }
 
@@ -81,6 +84,10 @@ public sealed record UpgradeHandover
         Listeners.Select(l => new InheritedListener(l.Name, l.Address, l.Mode, l.KeepFile,
             l.Fds.Select(fd => SocketActivation.Adopt(fd, l.Name)).ToList())).ToList();
 }
+
+/// <param name="Address">metrics.address as the old master's manifest gives it (an IPEndPoint's text).</param>
+/// <param name="Fd">The inherited fd of its listening socket.</param>
+public sealed record HandedMetrics(string Address, int Fd);
 
 public sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
 
