@@ -11,8 +11,6 @@ public readonly record struct ExitStatus(int? Code, int? Signal)
     /// <summary>Someone else reaped it (as PID 1 the .NET runtime reaps every child itself): it is gone, how is unknown.</summary>
     public static ExitStatus Unknown => new(null, null);
 
-    public bool IsClean => Code == 0;
-
     public override string ToString() =>
         Code is { } code ? $"exit code {code}" : Signal is { } signal ? $"killed by {Manifest.SignalNames.Name(signal)}" : "exit status unknown: reaped elsewhere";
 }

@@ -45,11 +45,11 @@ public static class Processes
         int result;
         do result = Libc.waitid(Libc.P_PID, pid, info, Libc.WEXITED | Libc.WNOHANG | Libc.WNOWAIT);
         while (result != 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
-        if (result == 0 && *(int*)(info + SigInfoPidOffset) == pid) Libc.kill(-pid, SigKill);
+        if (result == 0 && *(int*)(info + SigInfoPidOffset) == pid) Libc.kill(-pid, Manifest.SignalNames.SIGKILL);
         return TryReap(pid);
     }
 
-    private const int SigInfoSize = 128, SigInfoPidOffset = 16, SigKill = 9;
+    private const int SigInfoSize = 128, SigInfoPidOffset = 16;
 
     /// <summary>
     /// Reaps a child whenever it exits, from a background thread, so a long-lived parent (a pwsh

@@ -40,8 +40,6 @@ public sealed class SystemdNotifier : IDisposable
 
     public void Stopping(string status) => Send(["STOPPING=1", "STATUS=" + status]);
 
-    public void Status(string status) => Send(["STATUS=" + status]);
-
     /// <summary>
     /// Only the master systemd knows as MAINPID speaks for the service: the old one after an upgrade
     /// says nothing more (no STOPPING=1), a new one says nothing until it takes over (nor if it fails).

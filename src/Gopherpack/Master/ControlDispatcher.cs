@@ -90,7 +90,7 @@ public sealed class ControlDispatcher(MasterHost host)
         try
         {
             manifest = ManifestLoader.Load(path);
-            cpus = WorkerPlan.SlotCpus(manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            cpus = WorkerPlan.SlotCpusHere(manifest);
         }
         catch (ManifestException e)
         {
@@ -139,12 +139,12 @@ public sealed class ControlDispatcher(MasterHost host)
 
     public async Task<ControlReply> Scale(int? workers)
     {
-        if (workers is not (>= 1 and <= 1024)) return ControlReply.Failure(ControlErrors.BadRequest, "scale needs 'workers' from 1 to 1024");
+        if (workers is not (>= 1 and <= PackManifest.MaxWorkers)) return ControlReply.Failure(ControlErrors.BadRequest, $"scale needs 'workers' from 1 to {PackManifest.MaxWorkers}");
         IReadOnlyList<int?> cpus;
         try
         {
             var manifest = await host.OnLoop(() => host.Supervisor.Manifest);
-            cpus = WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            cpus = WorkerPlan.SlotCpusHere(manifest with { Workers = workers });
         }
         catch (WorkerPlanException e)
         {

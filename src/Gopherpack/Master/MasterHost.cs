@@ -144,9 +144,6 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
     public string? UpgradeFailure => _successor?.Failure;
 
-    /// <summary>Fires once when every worker is ready after start.</summary>
-    public event Action<TimeSpan>? Ready;
-
     /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
     public async Task<int> RunAsync()
     {
@@ -380,13 +377,12 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public void ReleaseWorker(long workerId) => _io.Release(workerId);
 
     public IReadOnlyList<int?> PlanSlots(PackManifest manifest, int workers) =>
-        WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+        WorkerPlan.SlotCpusHere(manifest with { Workers = workers });
 
     public void PackReady(TimeSpan elapsed)
     {
         if (_successor is not null) _successor.OnPackReady(elapsed);
         else Notifier.Ready($"serving generation {_supervisor.Generation} with {_supervisor.Slots.Count} worker(s)");
-        Ready?.Invoke(elapsed);
     }
 
     private string ControlSocketOf(int masterPid) => _runtime.ControlSocket(_manifest.Name) + "." + masterPid;

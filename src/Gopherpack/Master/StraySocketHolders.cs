@@ -11,7 +11,6 @@ namespace Gopherpack.Master;
 /// </summary>
 public static class StraySocketHolders
 {
-    private const int SigKill = 9;
 
     /// <returns>One line per process killed, for the log and the stop reply.</returns>
     public static IReadOnlyList<string> KillAll(IEnumerable<BoundListener> listeners, IReadOnlySet<int> except, IMasterLog log)
@@ -24,7 +23,7 @@ public static class StraySocketHolders
         foreach (var holder in SocketTable.Holders(owners.Keys.ToHashSet(), except).DistinctBy(h => h.Pid))
         {
             var listener = owners[holder.Inode];
-            Processes.Signal(holder.Pid, SigKill);
+            Processes.Signal(holder.Pid, Manifest.SignalNames.SIGKILL);
             var note = $"{holder} still held listener '{listener.Spec.Name}' ({listener.BoundAddress}) after its worker was gone " +
                 "(a helper that left the worker's process group); killed it";
             log.Warn("stray", note, pid: holder.Pid);

@@ -660,7 +660,7 @@ public sealed class Supervisor
             return;
         }
         var target = _slots.Count + step;
-        var cpus = target is >= 1 and <= 1024 ? _host.PlanSlots(Manifest, target) : [];
+        var cpus = target is >= 1 and <= PackManifest.MaxWorkers ? _host.PlanSlots(Manifest, target) : [];
         Log.Info("scale", $"{source}: {_slots.Count} -> {target} worker(s)");
         Scale(cpus, result =>
         {

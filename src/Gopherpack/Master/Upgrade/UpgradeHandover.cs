@@ -47,7 +47,7 @@ public sealed record UpgradeHandover
     /// The worker count the new master runs instead of its manifest's: the old master's scaled count, as a
     /// reload keeps it, unless the manifest changed <c>workers</c> since; null to follow the manifest.
     /// </summary>
-    public int? KeptWorkers(PackManifest manifest) => ScaledWorkers is { } scaled and >= 1 and <= 1024 && manifest.Workers == ManifestWorkers ? scaled : null;
+    public int? KeptWorkers(PackManifest manifest) => ScaledWorkers is { } scaled and >= 1 and <= PackManifest.MaxWorkers && manifest.Workers == ManifestWorkers ? scaled : null;
 
     public string ToJson() => JsonSerializer.Serialize(this, UpgradeJson.Default.UpgradeHandover);
 
