@@ -216,23 +216,23 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (_current != attempt) return;
         switch (line)
         {
-            case not null when line.StartsWith("pid ", StringComparison.Ordinal):
-                if (int.TryParse(line.AsSpan(4), out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
+            case not null when UpgradeHandshake.ArgumentOf(line, UpgradeHandshake.Pid) is { } pidText:
+                if (int.TryParse(pidText, out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
                 {
                     attempt.MasterPid = masterPid;
                     Log.Info("upgrade", $"the new master is {attempt.Name}");
                 }
                 break;
-            case "ready":
+            case UpgradeHandshake.Ready:
                 attempt.Committed = true;
                 Log.Info("upgrade", $"new master {attempt.Name} is ready after {Duration.Format(host.Now - attempt.StartedAt)}; handing over");
-                if (!Send(attempt, "commit")) Fail(attempt, $"the new master ({attempt.Name}) went away while taking over");
+                if (!UpgradeHandshake.TryWriteLine(attempt.Commit, UpgradeHandshake.Commit)) Fail(attempt, $"the new master ({attempt.Name}) went away while taking over");
                 break;
-            case not null when line.StartsWith("taken", StringComparison.Ordinal):
-                Succeed(attempt, int.TryParse(line.AsSpan(5).Trim(), out var generation) ? generation : null);
+            case not null when line.StartsWith(UpgradeHandshake.Taken, StringComparison.Ordinal):
+                Succeed(attempt, int.TryParse(line.AsSpan(UpgradeHandshake.Taken.Length).Trim(), out var generation) ? generation : null);
                 break;
-            case not null when line.StartsWith("failed ", StringComparison.Ordinal):
-                Fail(attempt, line["failed ".Length..]);
+            case not null when UpgradeHandshake.ArgumentOf(line, UpgradeHandshake.Failed) is { } reason:
+                Fail(attempt, reason);
                 break;
             case null:
                 Fail(attempt, $"the new master ({attempt.Name}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; its output is in the master's log (RUNTIME-DIR/NAME.log for a pack started with 'gopherpack start', else the master's standard error)");
@@ -278,17 +278,6 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         Log.Error("upgrade", $"upgrade failed: {reason}; this master (pid {Environment.ProcessId}) keeps serving generation {host.Supervisor.Generation}");
         host.Notifier.Ready($"serving generation {host.Supervisor.Generation}; the last upgrade failed: {reason}");
         attempt.Request.Respond(new UpgradeResult(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
-    }
-
-    private static bool Send(Attempt attempt, string line)
-    {
-        try
-        {
-            attempt.Commit.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            attempt.Commit.Flush();
-            return true;
-        }
-        catch (IOException) { return false; }
     }
 }
 

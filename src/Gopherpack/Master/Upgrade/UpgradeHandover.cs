@@ -72,7 +72,7 @@ public sealed record UpgradeHandover
         try
         {
             using var status = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(StatusFd, ownsHandle: true), FileAccess.Write, 1);
-            status.Write(System.Text.Encoding.UTF8.GetBytes("failed " + reason.ReplaceLineEndings(" | ") + "\n"));
+            UpgradeHandshake.TryWriteLine(status, UpgradeHandshake.FailedLine(reason));
         }
         catch (IOException) { }
     }
