@@ -103,7 +103,7 @@ public sealed class ListenerSet : IDisposable
     /// <param name="unused">Why each inherited socket no listener took was not taken (one line each); they are closed.</param>
     /// <param name="retired">The pack's sockets a previous master closed (an upgrade's hand-over).</param>
     /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again, inherited files stay.</exception>
-    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused,
+    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<AdoptedListener> inherited, out IReadOnlyList<string> unused,
         RetiredSockets? retired = null)
     {
         var adopted = new ListenerSet(retired ?? new RetiredSockets());
@@ -414,4 +414,4 @@ public sealed class ListenerException(string message) : Exception(message);
 /// <param name="Address">The address they were bound for (upgrade); null when only the name is known (socket activation).</param>
 /// <param name="Mode">Their listener mode (upgrade); null when unknown: one socket serves shared, several are per-slot sockets.</param>
 /// <param name="KeepFile">A unix socket file that must outlive this master (systemd's).</param>
-public sealed record InheritedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);
+public sealed record AdoptedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);

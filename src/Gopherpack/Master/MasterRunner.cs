@@ -28,7 +28,7 @@ public static class MasterRunner
     {
         Output.MasterOutput.Standard.BoundLogFile(manifest.LogMaxBytes, runtime.Path);
         UpgradeHandover? handover;
-        IReadOnlyList<InheritedListener> inherited;
+        IReadOnlyList<AdoptedListener> inherited;
         try
         {
             // Sockets handed to this process: by an old master (upgrade), else by systemd (socket activation).

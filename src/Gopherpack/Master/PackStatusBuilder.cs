@@ -49,7 +49,7 @@ public static class PackStatusBuilder
             queue?.Length, queue?.Limit, queue?.Slot);
     }
 
-    public static ReloadReport Report(ReloadResult result) => new(
+    public static ReloadReport Report(ReloadOutcome result) => new(
         result.Ok, result.Generation, result.Strategy.ToString().ToLowerInvariant(), Math.Round(result.Duration.TotalMilliseconds, 1),
         result.Error, result.FailedSlot, result.FailedPid, result.Output);
 }

@@ -13,7 +13,7 @@ public static class SocketActivation
     /// <returns>The handed sockets grouped by name (several fds of one name serve a reuseport listener's slots); empty when none are addressed to this process.</returns>
     /// <param name="warn">Told when LISTEN_FDS is meant for another process (LISTEN_PID does not match).</param>
     /// <exception cref="ListenerException">The variables are malformed or an fd is not a listening socket.</exception>
-    public static IReadOnlyList<InheritedListener> TakeFromEnvironment(Action<string> warn)
+    public static IReadOnlyList<AdoptedListener> TakeFromEnvironment(Action<string> warn)
     {
         var pidText = Environment.GetEnvironmentVariable(WorkerContract.ListenPid);
         var countText = Environment.GetEnvironmentVariable(WorkerContract.ListenFds);
@@ -40,7 +40,7 @@ public static class SocketActivation
         for (var i = 0; i < count; i++)
             sockets.Add((names[i], Adopt(WorkerContract.FirstListenFd + i, names[i])));
         return sockets.GroupBy(s => s.Name)
-            .Select(g => new InheritedListener(g.Key, Address: null, Mode: null, KeepFile: true, g.Select(s => s.Socket).ToList()))
+            .Select(g => new AdoptedListener(g.Key, Address: null, Mode: null, KeepFile: true, g.Select(s => s.Socket).ToList()))
             .ToList();
     }
 

@@ -31,16 +31,16 @@ public sealed record RestartDue(int Slot, long Attempt) : SupervisorEvent;
 public sealed record StopDeadline(long WorkerId) : SupervisorEvent;
 public sealed record WatchdogCheck(long WorkerId) : SupervisorEvent;
 /// <param name="SlotCpus">One entry per slot of the new generation (its CPU, or null when unpinned).</param>
-public sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadResult> Respond) : SupervisorEvent;
+public sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadOutcome> Respond) : SupervisorEvent;
 /// <param name="SlotCpus">One entry per slot after scaling.</param>
 public sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<ScaleResult> Respond) : SupervisorEvent;
 /// <summary>SIGTTIN (+1) or SIGTTOU (-1).</summary>
 public sealed record ScaleStepRequested(int Step, string Source) : SupervisorEvent;
 /// <summary>A reload refused before it began (invalid or missing manifest): recorded as the last reload and logged.</summary>
-public sealed record ReloadRejected(ReloadResult Result, string Why) : SupervisorEvent;
+public sealed record ReloadRejected(ReloadOutcome Result, string Why) : SupervisorEvent;
 
 /// <summary>How a reload ended: which generation serves, how long it took, and on failure why.</summary>
-public sealed record ReloadResult(
+public sealed record ReloadOutcome(
     bool Ok,
     int Generation,
     ReloadStrategy Strategy,

@@ -9,7 +9,7 @@ public sealed class ContainmentDecisionTests
 {
     private const int SIGTERM = 15, SIGKILL = 9;
     private readonly RecordingHost _host = new();
-    private readonly List<ReloadResult> _reloads = [];
+    private readonly List<ReloadOutcome> _reloads = [];
 
     private static PackManifest Manifest(string command = "/bin/v1") => new()
     {
@@ -155,7 +155,7 @@ public sealed class ContainmentDecisionTests
     public void A_rejected_reload_becomes_the_last_reload_with_its_reason()
     {
         var supervisor = Running(1);
-        supervisor.Handle(new ReloadRejected(new ReloadResult(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "/app.yml: the manifest is invalid", Output: ["/app.yml:3:5: 'workers' must be auto or 1..1024"]), "refused (SIGHUP): ..."));
+        supervisor.Handle(new ReloadRejected(new ReloadOutcome(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "/app.yml: the manifest is invalid", Output: ["/app.yml:3:5: 'workers' must be auto or 1..1024"]), "refused (SIGHUP): ..."));
         Assert.False(supervisor.LastReload!.Ok);
         Assert.Equal(1, supervisor.LastReload.Generation);
         Assert.Contains("/app.yml:3:5", Assert.Single(supervisor.LastReload.Output!));

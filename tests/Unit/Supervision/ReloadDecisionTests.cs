@@ -8,7 +8,7 @@ public sealed class ReloadDecisionTests
 {
     private const int SIGTERM = 15;
     private readonly RecordingHost _host = new();
-    private readonly List<ReloadResult> _results = [];
+    private readonly List<ReloadOutcome> _results = [];
 
     private static PackManifest Manifest(string command = "/bin/v1") => new()
     {

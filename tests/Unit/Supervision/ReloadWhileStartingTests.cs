@@ -12,7 +12,7 @@ public sealed class ReloadWhileStartingTests
 {
     private const int SIGTERM = 15;
     private readonly RecordingHost _host = new();
-    private readonly List<ReloadResult> _results = [];
+    private readonly List<ReloadOutcome> _results = [];
 
     private static PackManifest Manifest(string command) => new()
     {

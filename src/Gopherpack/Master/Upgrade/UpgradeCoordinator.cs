@@ -8,9 +8,9 @@ namespace Gopherpack.Master.Upgrade;
 
 /// <summary>What <c>gopherpack upgrade</c> (or SIGUSR2) asks for.</summary>
 /// <param name="Executable">The new master's program (a native gopherpack, or a gopherpack.dll run with dotnet); null: this master's own.</param>
-public sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeResult> Respond);
+public sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeOutcome> Respond);
 
-public sealed record UpgradeResult(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
+public sealed record UpgradeOutcome(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
 
 /// <summary>
 /// The old master's side of an upgrade, run on its event loop. It starts the new master with every
@@ -70,7 +70,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (refusal is not null)
         {
             Log.Warn("upgrade", $"refused ({request.RequestedBy}): {refusal}");
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, refusal, Refused: true));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, refusal, Refused: true));
             return;
         }
         IReadOnlyList<string> command;
@@ -80,7 +80,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         }
         catch (UpgradeException e)
         {
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, e.Message));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, e.Message));
             return;
         }
 
@@ -96,7 +96,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             status.Dispose();
             commit.Dispose();
             Log.Error("upgrade", $"the new master could not be started: {e.Message}");
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, $"the new master could not be started: {e.Message}"));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, $"the new master could not be started: {e.Message}"));
             return;
         }
         status.CloseWrite();
@@ -254,7 +254,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         var duration = host.Now - attempt.StartedAt;
         Successor = attempt.Pid;
         Log.Info("upgrade", $"master {attempt.Name} serves generation {generation} after {Duration.Format(duration)}; this master's workers drain, then it exits");
-        attempt.Request.Respond(new UpgradeResult(true, Environment.ProcessId, attempt.MasterPid, generation, duration));
+        attempt.Request.Respond(new UpgradeOutcome(true, Environment.ProcessId, attempt.MasterPid, generation, duration));
         host.HandOver(attempt.MasterPid);
     }
 
@@ -277,7 +277,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         var duration = host.Now - attempt.StartedAt;
         Log.Error("upgrade", $"upgrade failed: {reason}; this master (pid {Environment.ProcessId}) keeps serving generation {host.Supervisor.Generation}");
         host.Notifier.Ready($"serving generation {host.Supervisor.Generation}; the last upgrade failed: {reason}");
-        attempt.Request.Respond(new UpgradeResult(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
+        attempt.Request.Respond(new UpgradeOutcome(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
     }
 }
 

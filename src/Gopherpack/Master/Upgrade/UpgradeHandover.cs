@@ -77,8 +77,8 @@ public sealed record UpgradeHandover
         catch (IOException) { }
     }
 
-    public IReadOnlyList<InheritedListener> AdoptListeners() =>
-        Listeners.Select(l => new InheritedListener(l.Name, l.Address, l.Mode, l.KeepFile,
+    public IReadOnlyList<AdoptedListener> AdoptListeners() =>
+        Listeners.Select(l => new AdoptedListener(l.Name, l.Address, l.Mode, l.KeepFile,
             l.Fds.Select(fd => SocketActivation.Adopt(fd, l.Name)).ToList())).ToList();
 }
 
