@@ -10,7 +10,7 @@ namespace Gopherpack.Control;
 /// (SO_PEERCRED), one JSON request per line. A client that sends nothing, too much or garbage
 /// gets a clear error or is dropped; the master's event loop is never blocked by a client.
 /// </summary>
-public sealed class ControlServer : IAsyncDisposable
+internal sealed class ControlServer : IAsyncDisposable
 {
     private static readonly TimeSpan IdleClient = TimeSpan.FromSeconds(30);
     /// <summary>While a request runs longer than this, the client gets a heartbeat line this often, so it can tell a slow reload from a stuck master.</summary>

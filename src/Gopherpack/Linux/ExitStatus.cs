@@ -1,7 +1,7 @@
 namespace Gopherpack.Linux;
 
 /// <summary>How a process ended, decoded from a waitpid status.</summary>
-public readonly record struct ExitStatus(int? Code, int? Signal)
+internal readonly record struct ExitStatus(int? Code, int? Signal)
 {
     public static ExitStatus FromWaitStatus(int status) =>
         (status & 0x7f) == 0 ? new ExitStatus((status >> 8) & 0xff, null) : new ExitStatus(null, status & 0x7f);

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Gopherpack.Linux;
 
 /// <summary>Signals and reaping for the master's own children. Never waitpid(-1): the .NET runtime owns other children.</summary>
-public static class Processes
+internal static class Processes
 {
     /// <summary>Signals the child's whole process group, so helpers it started go too.</summary>
     public static void SignalGroup(int pid, int signal)

@@ -9,7 +9,7 @@ namespace Gopherpack.Linux;
 /// a manager that went away must not disturb the pack, and one that stops reading must not block it.
 /// The socket is non-blocking: a message that does not fit the receiver's queue is dropped and counted.
 /// </summary>
-public sealed class SystemdNotifier : IDisposable
+internal sealed class SystemdNotifier : IDisposable
 {
     private readonly Socket? _socket;
     private readonly UnixDomainSocketEndPoint? _target;

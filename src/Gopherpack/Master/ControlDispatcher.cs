@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// Turns control requests (and SIGHUP) into events on the master's loop and their outcomes into replies.
 /// What it needs of the supervisor's state it asks the loop for.
 /// </summary>
-public sealed class ControlDispatcher(MasterHost host)
+internal sealed class ControlDispatcher(MasterHost host)
 {
     public async Task<ControlReply> HandleAsync(ControlRequest request, int clientPid) => request.Command switch
     {

@@ -6,7 +6,7 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>A bound listener: one shared socket, or one SO_REUSEPORT socket per worker slot.</summary>
-public sealed class BoundListener(ListenerSpec spec, string boundAddress)
+internal sealed class BoundListener(ListenerSpec spec, string boundAddress)
 {
     public ListenerSpec Spec { get; } = spec;
     public string BoundAddress { get; } = boundAddress;
@@ -30,7 +30,7 @@ public sealed class BoundListener(ListenerSpec spec, string boundAddress)
 /// kernel refuses an address another socket listens on; reuseport sockets are checked against the
 /// kernel's list of listening sockets, since any process of the same user may join a reuseport group.
 /// </summary>
-public sealed class ListenerSet : IDisposable
+internal sealed class ListenerSet : IDisposable
 {
     private readonly List<BoundListener> _listeners = [];
     private readonly HashSet<Socket> _borrowed = new(ReferenceEqualityComparer.Instance);
@@ -408,10 +408,10 @@ public sealed class ListenerSet : IDisposable
     }
 }
 
-public sealed class ListenerException(string message) : Exception(message);
+internal sealed class ListenerException(string message) : Exception(message);
 
 /// <summary>Listening sockets this master did not bind: handed over by the previous master (upgrade) or by systemd (socket activation).</summary>
 /// <param name="Address">The address they were bound for (upgrade); null when only the name is known (socket activation).</param>
 /// <param name="Mode">Their listener mode (upgrade); null when unknown: one socket serves shared, several are per-slot sockets.</param>
 /// <param name="KeepFile">A unix socket file that must outlive this master (systemd's).</param>
-public sealed record AdoptedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);
+internal sealed record AdoptedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);

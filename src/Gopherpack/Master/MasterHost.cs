@@ -13,7 +13,7 @@ namespace Gopherpack.Master;
 /// The running master: owns sockets, lifeline, spawner and runtime files, turns signals, child exits,
 /// notify datagrams and timers into events, and feeds them one at a time to the <see cref="Supervisor"/>.
 /// </summary>
-public sealed class MasterHost : ISupervisorHost, IDisposable
+internal sealed class MasterHost : ISupervisorHost, IDisposable
 {
     /// <summary>A safety net: SIGCHLD can coalesce, so known pids are also polled now and then.</summary>
     private static readonly TimeSpan ReapSweep = TimeSpan.FromSeconds(1);

@@ -11,7 +11,7 @@ namespace Gopherpack.Master;
 /// (janitor, a successor master) gets SIGTERM, SIGKILL if it is still there after <see cref="Grace"/>, and
 /// is reaped; what it leaves in turn is re-parented to the master and handled in the same pass.
 /// </summary>
-public static class OrphanedProcesses
+internal static class OrphanedProcesses
 {
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
     /// <summary>After SIGKILL: how long to wait for the kernel to deliver it before giving up on a process.</summary>

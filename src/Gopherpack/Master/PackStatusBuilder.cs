@@ -4,7 +4,7 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>The status reply: the pack and every worker, including slots waiting to restart or failed.</summary>
-public static class PackStatusBuilder
+internal static class PackStatusBuilder
 {
     /// <param name="rates">Gives each worker's recent CPU %; null leaves it out.</param>
     public static PackStatus Build(Supervisor supervisor, ListenerSet listeners, Metrics.CpuRates? rates = null)

@@ -8,7 +8,7 @@ namespace Gopherpack.Master;
 /// to the manifest's listener names). The variables are removed once read, as sd_listen_fds does,
 /// so no child sees them.
 /// </summary>
-public static class SocketActivation
+internal static class SocketActivation
 {
     /// <returns>The handed sockets grouped by name (several fds of one name serve a reuseport listener's slots); empty when none are addressed to this process.</returns>
     /// <param name="warn">Told when LISTEN_FDS is meant for another process (LISTEN_PID does not match).</param>

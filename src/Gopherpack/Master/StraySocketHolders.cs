@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// bound, with connections queueing where nobody accepts, after the pack has stopped. Each one is
 /// killed and reported.
 /// </summary>
-public static class StraySocketHolders
+internal static class StraySocketHolders
 {
 
     /// <returns>One line per process killed, for the log and the stop reply.</returns>

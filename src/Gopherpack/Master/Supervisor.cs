@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// It owns the pack's state and is driven only through <see cref="Handle"/>, one event at a time,
 /// from a single loop, so it needs no locks; its side effects go through <see cref="ISupervisorHost"/>.
 /// </summary>
-public sealed class Supervisor
+internal sealed class Supervisor
 {
     private readonly ISupervisorHost _host;
     private List<WorkerSlot> _slots;

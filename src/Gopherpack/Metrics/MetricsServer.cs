@@ -10,7 +10,7 @@ namespace Gopherpack.Metrics;
 /// connection, that answers <c>GET /metrics</c> (text 0.0.4, or OpenMetrics when Accept asks for it) on the
 /// thread pool from <see cref="MetricsSnapshot"/>s, never through the master's event loop.
 /// </summary>
-public sealed class MetricsServer : IAsyncDisposable
+internal sealed class MetricsServer : IAsyncDisposable
 {
     public const int MaxRequestBytes = 8192, MaxClients = 32;
     /// <summary>How long a client has to send its request head; then the connection is closed.</summary>

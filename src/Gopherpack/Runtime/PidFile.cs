@@ -17,7 +17,7 @@ namespace Gopherpack.Runtime;
 /// emulation), and an fcntl lock can be queried (F_OFD_GETLK) without taking it, so readers
 /// (<see cref="Holder"/>) never get in a starting master's way.
 /// </summary>
-public sealed unsafe class PidFile : IDisposable
+internal sealed unsafe class PidFile : IDisposable
 {
     private const int Attempts = 100;
     private static int _tempCounter;
@@ -233,7 +233,7 @@ public sealed unsafe class PidFile : IDisposable
 }
 
 /// <summary>A live master holds the pid file's lock.</summary>
-public sealed class PidFileLockedException(string path, int? holder)
+internal sealed class PidFileLockedException(string path, int? holder)
     : Exception($"a live master{(holder is { } p ? $" (pid {p})" : "")} holds '{path}'")
 {
     public string PidFilePath { get; } = path;

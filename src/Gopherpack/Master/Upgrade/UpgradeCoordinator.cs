@@ -8,9 +8,9 @@ namespace Gopherpack.Master.Upgrade;
 
 /// <summary>What <c>gopherpack upgrade</c> (or SIGUSR2) asks for.</summary>
 /// <param name="Executable">The new master's program (a native gopherpack, or a gopherpack.dll run with dotnet); null: this master's own.</param>
-public sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeOutcome> Respond);
+internal sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeOutcome> Respond);
 
-public sealed record UpgradeOutcome(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
+internal sealed record UpgradeOutcome(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
 
 /// <summary>
 /// The old master's side of an upgrade, run on its event loop. It starts the new master with every
@@ -19,7 +19,7 @@ public sealed record UpgradeOutcome(bool Ok, int OldPid, int? NewPid, int? Gener
 /// over the pid file and control socket, and this master drains its workers and exits. If the new
 /// master fails, exits or is not ready in time, it is stopped and this master serves on.
 /// </summary>
-public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? selfCommand)
+internal sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? selfCommand)
 {
     private Attempt? _current;
     private readonly HashSet<int> _children = [];
@@ -281,4 +281,4 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
     }
 }
 
-public sealed class UpgradeException(string message) : Exception(message);
+internal sealed class UpgradeException(string message) : Exception(message);

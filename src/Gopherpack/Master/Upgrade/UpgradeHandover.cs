@@ -11,7 +11,7 @@ namespace Gopherpack.Master.Upgrade;
 /// in reuseport mode) and which sockets it closed while its draining workers may still hold them, plus
 /// the two handshake pipes.
 /// </summary>
-public sealed record UpgradeHandover
+internal sealed record UpgradeHandover
 {
     public const string Variable = "GOPHERPACK_UPGRADE";
 
@@ -82,7 +82,7 @@ public sealed record UpgradeHandover
             l.Fds.Select(fd => SocketActivation.Adopt(fd, l.Name)).ToList())).ToList();
 }
 
-public sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
+internal sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(UpgradeHandover))]

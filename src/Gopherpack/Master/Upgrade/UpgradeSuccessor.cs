@@ -11,7 +11,7 @@ namespace Gopherpack.Master.Upgrade;
 /// and control socket, tells systemd its MAINPID, and answers <c>taken</c>. If its workers fail first it
 /// says <c>failed REASON</c> and stops; if the old master aborts (EOF on the commit pipe) it stops too.
 /// </summary>
-public sealed class UpgradeSuccessor
+internal sealed class UpgradeSuccessor
 {
     private readonly UpgradeHandover _handover;
     private readonly MasterHost _host;
