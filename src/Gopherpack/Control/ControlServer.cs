@@ -176,6 +176,6 @@ internal sealed class ControlServer : IAsyncDisposable
         else Linux.SocketFiles.CloseWithoutUnlink(_socket);
         await FlushAsync(TimeSpan.FromMilliseconds(500));
         // A new master that never published leaves only its own temporary path.
-        if (_ownsFile || _boundPath != Path) try { File.Delete(_boundPath); } catch (IOException) { }
+        if (_ownsFile || _boundPath != Path) try { File.Delete(_boundPath); } catch (IOException) { /* left behind: the next master's bind deletes a stale socket file first */ }
     }
 }

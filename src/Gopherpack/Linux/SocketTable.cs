@@ -79,7 +79,7 @@ internal static class SocketTable
                     inodes.Add(inode);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* it exited, or is another user's: it holds none of ours we could see */ }
         return inodes;
     }
 

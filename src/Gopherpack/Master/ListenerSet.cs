@@ -394,7 +394,8 @@ internal sealed class ListenerSet : IDisposable
     private static void DeleteSocketFile(BoundListener listener)
     {
         if (!OwnsSocketFile(listener)) return;
-        try { File.Delete(listener.Spec.Address.UnixPath!); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { File.Delete(listener.Spec.Address.UnixPath!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left behind: the next bind finds nothing listens on it and removes it */ }
     }
 
     public void Dispose()

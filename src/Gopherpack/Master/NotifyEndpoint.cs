@@ -120,6 +120,6 @@ internal sealed class NotifyEndpoint : IDisposable
     {
         _stop.Cancel();
         _socket.Dispose();
-        try { File.Delete(Path); } catch (IOException) { }
+        try { File.Delete(Path); } catch (IOException) { /* left behind: its folder is removed at stop, and a new endpoint deletes a stale file before it binds */ }
     }
 }

@@ -23,9 +23,9 @@ internal static class StraySocketHolders
         foreach (var holder in SocketTable.Holders(owners.Keys.ToHashSet(), except).DistinctBy(h => h.Pid))
         {
             var listener = owners[holder.Inode];
-            Processes.Signal(holder.Pid, Manifest.SignalNames.SIGKILL);
+            var failure = Processes.Signal(holder.Pid, Manifest.SignalNames.SIGKILL);
             var note = $"{holder} still held listener '{listener.Spec.Name}' ({listener.BoundAddress}) after its worker was gone " +
-                "(a helper that left the worker's process group); killed it";
+                "(a helper that left the worker's process group); " + (failure is null ? "killed it" : $"could not kill it: {failure}");
             log.Warn("stray", note, pid: holder.Pid);
             notes.Add(note);
         }

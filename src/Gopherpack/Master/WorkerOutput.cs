@@ -36,6 +36,7 @@ internal sealed class WorkerOutput
                 while ((read = await source.ReadAsync(chunk)) > 0) splitter.Feed(chunk.AsSpan(0, read), Emit);
             }
         }
+        // The worker closed its end or died, or the master closed the pipe at stop: either way its output has ended.
         catch (IOException) { }
         catch (ObjectDisposedException) { }
         splitter.Finish(Emit);

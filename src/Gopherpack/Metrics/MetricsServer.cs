@@ -128,7 +128,7 @@ internal sealed class MetricsServer : IAsyncDisposable
             if (request?.Method != "HEAD") await client.SendAsync(payload, SocketFlags.None, timeout.Token);
             client.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { /* the scraper went away or was too slow, or the master is closing */ }
         catch (Exception e)
         {
             _log.Warn("metrics", $"answering a scrape failed: {e.GetType().Name}: {e.Message}");
