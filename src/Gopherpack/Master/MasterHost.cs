@@ -364,7 +364,8 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void Signal(int pid, int signal)
     {
-        if (!_exiting.Contains(pid)) Processes.SignalGroup(pid, signal);
+        if (!_exiting.Contains(pid) && Processes.SignalGroup(pid, signal) is { } failure)
+            Log.Warn("signal", $"cannot send {SignalNames.Name(signal)} to pid {pid}: {failure}", pid: pid);
     }
 
     public void After(TimeSpan delay, SupervisorEvent e)
@@ -390,7 +391,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>A new master that failed leaves its not-yet-published control socket behind if it was killed.</summary>
     public void DeleteControlSocketOf(int masterPid)
     {
-        try { File.Delete(ControlSocketOf(masterPid)); } catch (IOException) { }
+        try { File.Delete(ControlSocketOf(masterPid)); } catch (IOException e) { Log.Warn("upgrade", $"cannot remove {ControlSocketOf(masterPid)}: {e.Message}"); }
     }
 
     /// <summary>The new master takes over: pid file (written beside, renamed over) and control socket (renamed over the old one's).</summary>
@@ -553,13 +554,13 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     {
         // The janitor's list goes first: from here on this master removes its own files. The pid file is
         // removed only if it is still this master's, and its lock released.
-        try { _runtimeFiles.Delete(); } catch (IOException) { }
+        try { _runtimeFiles.Delete(); } catch (IOException) { /* the janitor, finding this master gone, removes only files that are still its own */ }
         _pidFile?.Dispose();
         foreach (var registration in _signals) registration.Dispose();
         _io.ReleaseAll();
         _generations.Close(ownsFiles: _ownsRuntimeFiles);
-        try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
-        try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { }
+        try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { /* left in the private runtime dir, named for this pid */ }
+        try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { /* another master's folder (an upgrade's) is still in it */ }
         Notifier.Dispose();
         _lifeline.Dispose();
         // The janitor exits on the lifeline's EOF; a host that lives on (Start-Pack -Wait in pwsh) must reap it.

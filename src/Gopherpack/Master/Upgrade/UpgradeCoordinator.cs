@@ -207,7 +207,7 @@ internal sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>?
                 host.OnLoop(() => OnStatus(attempt, message));
             }
         }
-        catch (IOException) { }
+        catch (IOException) { /* the new master's end is gone: the end of its status, as below */ }
         host.OnLoop(() => OnStatus(attempt, null));
     }
 

@@ -74,7 +74,7 @@ internal sealed record UpgradeHandover
             using var status = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(StatusFd, ownsHandle: true), FileAccess.Write, 1);
             UpgradeHandshake.TryWriteLine(status, UpgradeHandshake.FailedLine(reason));
         }
-        catch (IOException) { }
+        catch (IOException) { /* the old master has gone: nobody is left to tell */ }
     }
 
     public IReadOnlyList<AdoptedListener> AdoptListeners() =>

@@ -70,7 +70,7 @@ internal sealed class UpgradeSuccessor
             using var reader = new StreamReader(commit, Encoding.UTF8);
             line = await reader.ReadLineAsync();
         }
-        catch (IOException) { }
+        catch (IOException) { /* the old master's end is gone: no commit, so abort below */ }
         if (line == UpgradeHandshake.Commit) _host.OnLoop(TakeOver);
         else _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
     }
