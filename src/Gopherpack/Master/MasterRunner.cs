@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// <summary>Sets a pack up (runtime dir, limits, CPUs, sockets), runs its master in this process, and tears it down.</summary>
 public static class MasterRunner
 {
-    public const int ExitFailed = 1, ExitUpgradeFailed = 3;
+    private const int ExitFailed = Control.ControlErrorTable.ExitFailed, ExitUpgradeFailed = 3;
 
     public static async Task<int> RunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions? options = null)
     {
