@@ -33,7 +33,12 @@ internal sealed class SocketLineReader(Socket socket, int maxLineBytes = int.Max
             }
             if (_pending.Length > maxLineBytes) return new string('x', maxLineBytes + 1);
             var read = await socket.ReceiveAsync(_buffer, SocketFlags.None, cancel);
-            if (read == 0) return KeepsUnterminatedLine && _pending.Length > 0 ? Encoding.UTF8.GetString(_pending.ToArray()) : null;
+            if (read == 0)
+            {
+                var last = KeepsUnterminatedLine && _pending.Length > 0 ? Encoding.UTF8.GetString(_pending.ToArray()) : null;
+                _pending.SetLength(0);
+                return last;
+            }
             _pending.Write(_buffer, 0, read);
         }
     }
