@@ -58,7 +58,7 @@ public static class GopherpackCommand
     {
         foreach (var token in result.Tokens)
             if (!ManifestLoader.IsValidPackName(token.Value))
-                result.AddError($"'{token.Value}' is not a pack name (lowercase letters, digits and '-', starting with a letter or digit)");
+                result.AddError($"'{token.Value}' is not a pack name ({ManifestLoader.PackNameRule})");
     }
 
     /// <summary>A whole number of seconds from 1 to 86400, checked on the token (reading a value that did not parse throws).</summary>
@@ -211,12 +211,12 @@ public static class GopherpackCommand
     private static Command ScaleCommand()
     {
         var name = PackName();
-        var workers = new Argument<int>("N") { Description = "The new number of workers (1-1024)" };
+        var workers = new Argument<int>("N") { Description = $"The new number of workers (1-{PackManifest.MaxWorkers})" };
         workers.Validators.Add(result =>
         {
             // Reading the value of a token that is not a number throws; check the token itself.
-            if (result.Tokens.Count != 1 || !int.TryParse(result.Tokens[0].Value, out var n) || n is < 1 or > 1024)
-                result.AddError($"N must be a whole number from 1 to 1024, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
+            if (result.Tokens.Count != 1 || !int.TryParse(result.Tokens[0].Value, out var n) || n is < 1 or > PackManifest.MaxWorkers)
+                result.AddError($"N must be a whole number from 1 to {PackManifest.MaxWorkers}, not '{string.Join(' ', result.Tokens.Select(t => t.Value))}'");
         });
         var command = new Command("scale", "Change the number of workers") { name, workers };
         command.SetAction(parse => Control(parse, async client =>
@@ -279,7 +279,7 @@ public static class GopherpackCommand
             if (LoadManifest(parse.GetValue(manifest)!, plainFileOnly: false) is not { } loaded) return ExitCodes.Usage;
             try
             {
-                WorkerPlan.SlotCpus(loaded, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
+                WorkerPlan.SlotCpusHere(loaded);
             }
             catch (WorkerPlanException e)
             {

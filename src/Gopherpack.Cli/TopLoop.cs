@@ -41,7 +41,7 @@ public static class TopLoop
                 // A master that stops answering (SIGSTOPped, overloaded) leaves its read pending: the last frame
                 // stays, with a line that says so, instead of a silent freeze.
                 pending ??= Read(client, pack);
-                try { await Task.WhenAny(pending, Task.Delay(AnswerTimeout, quit.Token)); } catch (OperationCanceledException) { }
+                try { await Task.WhenAny(pending, Task.Delay(AnswerTimeout, quit.Token)); } catch (OperationCanceledException) { /* q pressed: the loop ends */ }
                 if (pending.IsCompleted)
                 {
                     frame = TopView.Frame(await pending, DateTimeOffset.UtcNow, live: true);
@@ -53,7 +53,7 @@ public static class TopLoop
                 }
                 var (width, height) = TerminalSize();
                 Console.Write("\u001b[H\u001b[2J" + TopView.Clip(frame, width, height).Replace("\n", "\u001b[K\n"));
-                try { await Task.Delay(Refresh, quit.Token); } catch (OperationCanceledException) { }
+                try { await Task.Delay(Refresh, quit.Token); } catch (OperationCanceledException) { /* q pressed: the loop ends */ }
             }
         }
         finally

@@ -63,7 +63,7 @@ internal static class PackStatuses
         {
             cmdlet.Verbose($"reading the status of pack '{name}' from {runtime.ControlSocket(name)}");
             try { found.Add(cmdlet.RunCore(cancel => cmdlet.CoreClient.StatusAsync(name, cancel))); }
-            catch (PackNotRunningException) when (!literal) { }
+            catch (PackNotRunningException) when (!literal) { /* a wildcard's match that stopped meanwhile is no error */ }
             catch (Exception e) when (e is PackNotRunningException or PackControlException) { cmdlet.WriteError(cmdlet.Error(e, name)); }
         }
         return found;

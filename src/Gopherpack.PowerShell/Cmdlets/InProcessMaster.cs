@@ -35,7 +35,7 @@ internal static class InProcessMaster
                     await client.SendAsync(pack, new ControlRequest { Command = ControlCommands.Stop });
                     return;
                 }
-                catch (Exception e) when (e is PackNotRunningException or PackControlException) { }
+                catch (Exception e) when (e is PackNotRunningException or PackControlException) { /* not answering yet (or any more): try again below */ }
             }
             await Task.WhenAny(master, Task.Delay(Retry));
         }

@@ -14,7 +14,7 @@ internal sealed class PipelinePump
     public void Post(Action action)
     {
         try { _actions.Add(action); }
-        catch (InvalidOperationException) { }
+        catch (InvalidOperationException) { /* the cmdlet has finished: nobody is left to run it */ }
     }
 
     /// <summary>Runs the posted actions on the calling thread until <paramref name="work"/> completes, then returns its result.</summary>

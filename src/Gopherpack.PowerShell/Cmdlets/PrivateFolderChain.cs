@@ -28,7 +28,7 @@ internal static partial class PrivateFolderChain
         {
             System.IO.Directory.CreateDirectory(outer);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* not ours to make: the chain check that follows refuses it with the reason */ }
         return RealPath(outer) ?? outer;
     }
 

@@ -101,7 +101,7 @@ public sealed class StartPackCommand : PackCmdlet
             {
                 Task.Run(() => new PackClient(runtime).StopAsync(pack.Name, CancellationToken.None)).GetAwaiter().GetResult();
             }
-            catch (PackNotRunningException) { }
+            catch (PackNotRunningException) { /* it stopped on its own: nothing left to stop */ }
             throw;
         }
         WriteVerbose($"pack '{pack.Name}' is no longer running");

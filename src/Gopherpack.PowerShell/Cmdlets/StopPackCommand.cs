@@ -48,7 +48,7 @@ public sealed class StopPackCommand : PackCmdlet
                 WriteVerbose($"pack '{name}' stopped in {clock.ElapsedMilliseconds} ms");
                 if (before is not null) WriteObject(Model.Pack.From(before with { State = "Stopped" }, runtime.Path));
             }
-            catch (PackNotRunningException) when (!literal) { }
+            catch (PackNotRunningException) when (!literal) { /* a wildcard's match that stopped meanwhile is no error */ }
             catch (Exception e) when (e is PackNotRunningException or PackControlException or TimeoutException)
             {
                 WriteError(ErrorFor(e, name));

@@ -24,7 +24,7 @@ public sealed class TestPackManifestCommand : PackCmdlet
         try
         {
             var manifest = ManifestLoader.Load(path, plainFileOnly: false);
-            WorkerPlan.SlotCpus(manifest, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
+            WorkerPlan.SlotCpusHere(manifest);
             WriteVerbose($"{path}: ok (pack '{manifest.Name}', {manifest.Listeners.Count} listener(s), workers {manifest.Workers?.ToString() ?? "auto"})");
             var runtime = Runtime;
             WriteVerbose(runtime.RunningMaster(manifest.Name) is { } master

@@ -44,7 +44,7 @@ internal sealed partial class WorkerSignals : IDisposable
         {
             while (await lifeline.ReadAsync(buffer) > 0) { }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { /* ends the wait as EOF does */ }
         // Closing the pipe on our own shutdown also ends the read: that is not the master going away.
         if (!_disposed) onMasterGone();
     }

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Gopherpack.Control;
 
 /// <summary>Newline-delimited JSON on the pack's control socket: one request line, one reply line.</summary>
-public static class ControlProtocol
+internal static class ControlProtocol
 {
     public const int Version = 1;
     /// <summary>A request line longer than this is refused and the connection closed.</summary>
@@ -20,7 +20,7 @@ public static class ControlProtocol
 [JsonSerializable(typeof(ControlRequest))]
 [JsonSerializable(typeof(ControlReply))]
 [JsonSerializable(typeof(IReadOnlyList<PackStatus>))]
-public sealed partial class ControlJson : JsonSerializerContext;
+internal sealed partial class ControlJson : JsonSerializerContext;
 
 public static class ControlCommands
 {
@@ -30,7 +30,7 @@ public static class ControlCommands
 }
 
 /// <summary>Stable error codes of failed replies; scripts may rely on them.</summary>
-public static class ControlErrors
+internal static class ControlErrors
 {
     public const string BadRequest = "bad-request";
     public const string UnknownCommand = "unknown-command";

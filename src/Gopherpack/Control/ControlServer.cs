@@ -10,9 +10,8 @@ namespace Gopherpack.Control;
 /// (SO_PEERCRED), one JSON request per line. A client that sends nothing, too much or garbage
 /// gets a clear error or is dropped; the master's event loop is never blocked by a client.
 /// </summary>
-public sealed class ControlServer : IAsyncDisposable
+internal sealed class ControlServer : IAsyncDisposable
 {
-    private const int SolSocket = 1, SoPeerCred = 17;
     private static readonly TimeSpan IdleClient = TimeSpan.FromSeconds(30);
     /// <summary>While a request runs longer than this, the client gets a heartbeat line this often, so it can tell a slow reload from a stuck master.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(2);
@@ -87,17 +86,17 @@ public sealed class ControlServer : IAsyncDisposable
                 using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
                 {
                     idle.CancelAfter(IdleClient);
-                    await new LineBuffer().ReadLineAsync(client, idle.Token);
+                    await new SocketLineReader(client, ControlProtocol.MaxLineBytes).ReadLineAsync(idle.Token);
                 }
                 await Send(client, ControlReply.Failure(ControlErrors.AccessDenied, $"access denied: uid {uid} may not control this pack (owner uid {_uid})"));
                 return;
             }
-            var buffer = new LineBuffer();
+            var lines = new SocketLineReader(client, ControlProtocol.MaxLineBytes);
             while (true)
             {
                 using var idle = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
                 idle.CancelAfter(IdleClient);
-                var line = await buffer.ReadLineAsync(client, idle.Token);
+                var line = await lines.ReadLineAsync(idle.Token);
                 if (line is null) return;
                 if (line.Length > ControlProtocol.MaxLineBytes)
                 {
@@ -149,7 +148,7 @@ public sealed class ControlServer : IAsyncDisposable
     private static (int Pid, uint Uid) PeerCredentials(Socket client)
     {
         var credentials = new byte[12];
-        client.GetRawSocketOption(SolSocket, SoPeerCred, credentials);
+        client.GetRawSocketOption(Linux.Libc.SOL_SOCKET, Linux.Libc.SO_PEERCRED, credentials);
         return (BitConverter.ToInt32(credentials, 0), BitConverter.ToUInt32(credentials, 4));
     }
 
@@ -180,34 +179,6 @@ public sealed class ControlServer : IAsyncDisposable
         else Linux.SocketFiles.CloseWithoutUnlink(_socket);
         await FlushAsync(TimeSpan.FromMilliseconds(500));
         // A new master that never published leaves only its own temporary path.
-        if (_ownsFile || _boundPath != Path) try { File.Delete(_boundPath); } catch (IOException) { }
-    }
-
-    /// <summary>Splits a stream into lines; a line over the limit is returned cut, so the caller can refuse it.</summary>
-    private sealed class LineBuffer
-    {
-        private readonly MemoryStream _pending = new();
-
-        public async Task<string?> ReadLineAsync(Socket socket, CancellationToken cancel)
-        {
-            var chunk = new byte[4096];
-            while (true)
-            {
-                var buffered = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
-                var newline = buffered.IndexOf((byte)'\n');
-                if (newline >= 0)
-                {
-                    var line = Encoding.UTF8.GetString(buffered[..newline]).TrimEnd('\r');
-                    var rest = buffered[(newline + 1)..].ToArray();
-                    _pending.SetLength(0);
-                    _pending.Write(rest);
-                    return line;
-                }
-                if (_pending.Length > ControlProtocol.MaxLineBytes) return new string('x', ControlProtocol.MaxLineBytes + 1);
-                var read = await socket.ReceiveAsync(chunk, SocketFlags.None, cancel);
-                if (read == 0) return null;
-                _pending.Write(chunk, 0, read);
-            }
-        }
+        if (_ownsFile || _boundPath != Path) try { File.Delete(_boundPath); } catch (IOException) { /* left behind: the next master's bind deletes a stale socket file first */ }
     }
 }

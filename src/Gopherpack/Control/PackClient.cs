@@ -135,7 +135,7 @@ public sealed class PackClient(RuntimeDirectory runtime)
         try
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, ControlJson.Default.ControlRequest) + "\n"), cancel);
-            var lines = new LineReader(socket);
+            var lines = new SocketLineReader(socket) { KeepsUnterminatedLine = true };
             do
             {
                 using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -189,33 +189,6 @@ public sealed class PackClient(RuntimeDirectory runtime)
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(10, cancel);
-            }
-        }
-    }
-
-    /// <summary>Reply lines from the socket (heartbeats, then the reply); keeps what follows a newline for the next line.</summary>
-    private sealed class LineReader(Socket socket)
-    {
-        private readonly MemoryStream _pending = new();
-        private readonly byte[] _buffer = new byte[8192];
-
-        public async Task<string?> ReadLineAsync(CancellationToken cancel)
-        {
-            while (true)
-            {
-                var buffered = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
-                var newline = buffered.IndexOf((byte)'\n');
-                if (newline >= 0)
-                {
-                    var line = Encoding.UTF8.GetString(buffered[..newline]);
-                    var rest = buffered[(newline + 1)..].ToArray();
-                    _pending.SetLength(0);
-                    _pending.Write(rest);
-                    return line;
-                }
-                var read = await socket.ReceiveAsync(_buffer, SocketFlags.None, cancel);
-                if (read == 0) return _pending.Length == 0 ? null : Encoding.UTF8.GetString(_pending.ToArray());
-                _pending.Write(_buffer, 0, read);
             }
         }
     }

@@ -70,7 +70,7 @@ public sealed class PackStarter(RuntimeDirectory runtime)
                 if (ours) progress?.Invoke(status.Workers.Count(w => w.IsReady), status.Workers.Count);
                 if (ours && status.IsRunning) return status;
             }
-            catch (PackNotRunningException) { }
+            catch (PackNotRunningException) { /* its control socket is not bound yet: ask again */ }
             if (DateTime.UtcNow > deadline)
             {
                 Processes.Signal(pid, SignalNames.SIGTERM);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gopherpack.Control;
 
 /// <summary>RSS and CPU time of a process from /proc.</summary>
-public static class ProcStats
+internal static class ProcStats
 {
     private const int ClockTicksPerSecond = 100;
     private static readonly long PageSize = Environment.SystemPageSize;

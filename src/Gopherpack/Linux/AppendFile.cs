@@ -11,7 +11,7 @@ namespace Gopherpack.Linux;
 /// never followed (O_NOFOLLOW), and a FIFO, a hard link to another file or another account's file is refused, so a
 /// file planted in the runtime dir cannot turn the master's log into a write to something else. Nothing is chmodded.
 /// </summary>
-public static unsafe class AppendFile
+internal static unsafe class AppendFile
 {
     private const int PrivateMode = 0b110_000_000;
     private const int ONonBlock = 0x800, FSetFl = 4, ELoop = 40, ENxio = 6;

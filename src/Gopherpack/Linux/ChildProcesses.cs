@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gopherpack.Linux;
 
 /// <summary>What /proc/PID/stat says about a process: its name, state, parent and process group.</summary>
-public readonly record struct ProcessStat(int Pid, string Command, char State, int ParentPid, int GroupId)
+internal readonly record struct ProcessStat(int Pid, string Command, char State, int ParentPid, int GroupId)
 {
     /// <summary>
     /// When it started, in clock ticks after boot (field 22): with the pid, it names one process for good, since a
@@ -35,7 +35,7 @@ public readonly record struct ProcessStat(int Pid, string Command, char State, i
 }
 
 /// <summary>The children of this process, whatever started them (orphans re-parented to it included).</summary>
-public static class ChildProcesses
+internal static class ChildProcesses
 {
     /// <summary>
     /// From <c>/proc/self/task/*/children</c> (each thread's children; cheap), or, on a kernel without

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gopherpack.Linux;
 
 /// <summary>The CPUs a pack may use: the master's affinity mask, capped by the cgroup v2 CPU quota.</summary>
-public static class CpuTopology
+internal static class CpuTopology
 {
     public static IReadOnlyList<int> AllowedCpus() => CpuAffinity.OfCurrentThread();
 

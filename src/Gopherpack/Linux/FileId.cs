@@ -6,7 +6,7 @@ namespace Gopherpack.Linux;
 /// A file's identity (device and inode), to tell "the file I created" from "a file at the same path".
 /// <see cref="ToString"/> prints it as coreutils <c>stat -c %d:%i</c> does, so a shell script can compare.
 /// </summary>
-public readonly record struct FileId(ulong Device, ulong Inode)
+internal readonly record struct FileId(ulong Device, ulong Inode)
 {
     private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000, StatxIno = 0x100, StatxSize = 256;
     private const int InodeOffset = 32, DevMajorOffset = 136, DevMinorOffset = 140;

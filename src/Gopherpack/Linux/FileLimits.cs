@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Gopherpack.Linux;
 
 /// <summary>RLIMIT_NOFILE of the master, which workers inherit.</summary>
-public static class FileLimits
+internal static class FileLimits
 {
     /// <summary>Sets the soft limit to <paramref name="wanted"/> (or to the hard limit when null) and returns the result.</summary>
     public static ulong RaiseNofile(ulong? wanted)

@@ -15,7 +15,7 @@ internal static unsafe partial class Libc
     public const int O_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80, O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, O_NONBLOCK = 0x800;
     public const int F_OFD_GETLK = 36, F_OFD_SETLK = 37;
     public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
-    public const int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15;
+    public const int SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15, SO_PEERCRED = 17, SO_ACCEPTCONN = 30;
     public const int P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000;
     public const int RLIMIT_NOFILE = 7;
     public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
@@ -101,6 +101,13 @@ internal static unsafe partial class Libc
     /// <summary>struct msghdr (64-bit).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct MsgHdr { public void* Name; public uint NameLength; public IoVec* Iov; public nint IovLength; public byte* Control; public nint ControlLength; public int Flags; }
+
+    /// <summary>Whether <paramref name="fd"/> is a socket that listens (SO_ACCEPTCONN).</summary>
+    public static bool IsListeningSocket(int fd)
+    {
+        int accepting = 0, length = sizeof(int);
+        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 && accepting != 0;
+    }
 
     public static string Error(int errno) => Marshal.GetPInvokeErrorMessage(errno) + $" (errno {errno})";
 }

@@ -10,7 +10,7 @@ namespace Gopherpack.Linux;
 /// a child it started is reaped by someone else), so this reaps by pid: exited children that are none of the
 /// master's own.
 /// </summary>
-public sealed class OrphanReaper
+internal sealed class OrphanReaper
 {
     /// <summary>
     /// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER; not inherited by its children, so workers

@@ -7,7 +7,7 @@ namespace Gopherpack.Linux;
 /// <summary>What a worker process is started with.</summary>
 /// <param name="InheritedFds">Master fds placed at 3, 4, ... in the child, in this order.</param>
 /// <param name="Cpu">The CPU to pin the child to from its first instruction; null leaves it unpinned.</param>
-public sealed record SpawnRequest(
+internal sealed record SpawnRequest(
     string Executable,
     IReadOnlyList<string> Argv,
     IReadOnlyList<string> Environment,
@@ -24,7 +24,7 @@ public sealed record SpawnRequest(
 /// It must outlive every child: PR_SET_PDEATHSIG fires when the parent thread exits. Dispose ends the thread
 /// (once every child is gone), so a process that hosts many masters in turn keeps no thread per master.
 /// </summary>
-public sealed unsafe class PosixSpawner : IDisposable
+internal sealed unsafe class PosixSpawner : IDisposable
 {
     private readonly BlockingCollection<(SpawnRequest Request, TaskCompletionSource<int> Result)> _queue = new();
     private IReadOnlyList<int> _homeCpus = [];
@@ -177,7 +177,7 @@ public sealed unsafe class PosixSpawner : IDisposable
     }
 }
 
-public sealed class SpawnException(string message) : Exception(message)
+internal sealed class SpawnException(string message) : Exception(message)
 {
     /// <summary>The master itself ran out of fds (EMFILE, or fd numbers past its nofile limit): no slot can spawn until fds are freed.</summary>
     public bool MasterOutOfFds { get; init; }

@@ -3,16 +3,24 @@ using System.Runtime.InteropServices;
 namespace Gopherpack.Linux;
 
 /// <summary>Signals and reaping for the master's own children. Never waitpid(-1): the .NET runtime owns other children.</summary>
-public static class Processes
+internal static class Processes
 {
     /// <summary>Signals the child's whole process group, so helpers it started go too.</summary>
-    public static void SignalGroup(int pid, int signal)
+    /// <returns>Null when the signal was sent or the process is gone; else why it could not be sent (EPERM: a process of another user).</returns>
+    public static string? SignalGroup(int pid, int signal)
     {
-        if (Libc.kill(-pid, signal) != 0 && Marshal.GetLastPInvokeError() == Libc.ESRCH)
-            Libc.kill(pid, signal);
+        if (Libc.kill(-pid, signal) == 0) return null;
+        var errno = Marshal.GetLastPInvokeError();
+        // No such group: the child does not lead one (yet); signal it alone.
+        return errno == Libc.ESRCH ? Signal(pid, signal) : Failure(errno);
     }
 
-    public static bool Signal(int pid, int signal) => Libc.kill(pid, signal) == 0;
+    /// <returns>Null when the signal was sent or the process is gone; else why it could not be sent (EPERM: a process of another user).</returns>
+    public static string? Signal(int pid, int signal) =>
+        Libc.kill(pid, signal) == 0 ? null : Failure(Marshal.GetLastPInvokeError());
+
+    /// <summary>ESRCH is no failure: the process has already gone, which is what a signal to end it wants.</summary>
+    private static string? Failure(int errno) => errno == Libc.ESRCH ? null : Libc.Error(errno);
 
     /// <summary>The process group of <paramref name="pid"/>; -1 if there is no such process.</summary>
     public static int GroupOf(int pid) => Libc.getpgid(pid);
@@ -45,11 +53,13 @@ public static class Processes
         int result;
         do result = Libc.waitid(Libc.P_PID, pid, info, Libc.WEXITED | Libc.WNOHANG | Libc.WNOWAIT);
         while (result != 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
-        if (result == 0 && *(int*)(info + SigInfoPidOffset) == pid) Libc.kill(-pid, SigKill);
+        // Its result is not needed: the zombie leader keeps the group alive, so only a helper out of reach (EPERM: it changed
+        // its uid) survives, and the stray-socket check at stop reports one that still holds a listener.
+        if (result == 0 && *(int*)(info + SigInfoPidOffset) == pid) Libc.kill(-pid, Manifest.SignalNames.SIGKILL);
         return TryReap(pid);
     }
 
-    private const int SigInfoSize = 128, SigInfoPidOffset = 16, SigKill = 9;
+    private const int SigInfoSize = 128, SigInfoPidOffset = 16;
 
     /// <summary>
     /// Reaps a child whenever it exits, from a background thread, so a long-lived parent (a pwsh

@@ -8,7 +8,7 @@ namespace Gopherpack.Linux;
 /// writable by the workers' account, which could put a symlink to a root-owned file in the socket's place. The path is
 /// opened O_PATH|O_NOFOLLOW and changed through that fd only if it is a socket with the device and inode bound.
 /// </summary>
-public static unsafe class SocketFileAccess
+internal static unsafe class SocketFileAccess
 {
     private const int OPath = 0x200000, AtEmptyPath = 0x1000;
 

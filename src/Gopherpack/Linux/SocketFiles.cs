@@ -7,7 +7,7 @@ namespace Gopherpack.Linux;
 /// upgrade that path belongs to the new master, so the old master must not dispose such sockets:
 /// they are kept here, referenced and open, until the process exits and the kernel closes them.
 /// </summary>
-public static class SocketFiles
+internal static class SocketFiles
 {
     private static readonly List<Socket> Kept = [];
 

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 
 namespace Gopherpack.Linux;
 
-public static unsafe class SocketPeer
+internal static unsafe class SocketPeer
 {
     /// <summary>
     /// The peer of a connected unix stream socket has closed it entirely (POLLHUP). A peer that only shut down its

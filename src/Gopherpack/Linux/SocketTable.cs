@@ -4,16 +4,16 @@ using System.Net;
 namespace Gopherpack.Linux;
 
 /// <summary>A TCP socket in LISTEN state, as the kernel lists it in /proc/net/tcp{,6}.</summary>
-public readonly record struct ListeningSocket(IPEndPoint Local, ulong Inode);
+internal readonly record struct ListeningSocket(IPEndPoint Local, ulong Inode);
 
 /// <summary>A process that holds an open fd on a socket.</summary>
-public readonly record struct SocketHolder(int Pid, string Command, ulong Inode)
+internal readonly record struct SocketHolder(int Pid, string Command, ulong Inode)
 {
     public override string ToString() => $"pid {Pid} ({Command})";
 }
 
 /// <summary>Who listens where, and who holds which socket: read from /proc, in this process's network namespace.</summary>
-public static class SocketTable
+internal static class SocketTable
 {
     private const string ListenState = "0A";
 
@@ -79,7 +79,7 @@ public static class SocketTable
                     inodes.Add(inode);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* it exited, or is another user's: it holds none of ours we could see */ }
         return inodes;
     }
 

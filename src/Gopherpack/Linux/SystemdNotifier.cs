@@ -9,7 +9,7 @@ namespace Gopherpack.Linux;
 /// a manager that went away must not disturb the pack, and one that stops reading must not block it.
 /// The socket is non-blocking: a message that does not fit the receiver's queue is dropped and counted.
 /// </summary>
-public sealed class SystemdNotifier : IDisposable
+internal sealed class SystemdNotifier : IDisposable
 {
     private readonly Socket? _socket;
     private readonly UnixDomainSocketEndPoint? _target;
@@ -39,8 +39,6 @@ public sealed class SystemdNotifier : IDisposable
     public void Reloading(string status) => Send(["RELOADING=1", $"MONOTONIC_USEC={Libc.MonotonicMicroseconds()}", "STATUS=" + status]);
 
     public void Stopping(string status) => Send(["STOPPING=1", "STATUS=" + status]);
-
-    public void Status(string status) => Send(["STATUS=" + status]);
 
     /// <summary>
     /// Only the master systemd knows as MAINPID speaks for the service: the old one after an upgrade

@@ -4,10 +4,10 @@ using System.Text;
 namespace Gopherpack.Linux;
 
 /// <summary>An entry of the user database (passwd, through NSS: files, LDAP, systemd-userdb alike).</summary>
-public sealed record UnixAccount(string Name, uint Uid, uint Gid, string Home, string Shell);
+internal sealed record UnixAccount(string Name, uint Uid, uint Gid, string Home, string Shell);
 
 /// <summary>Looks up users and groups with getpwnam_r/getpwuid_r/getgrnam_r/getgrgid_r.</summary>
-public static unsafe class UnixAccounts
+internal static unsafe class UnixAccounts
 {
     private const int MaxBuffer = 1 << 20;
 

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Gopherpack.Linux;
 
 /// <summary>A pipe whose both ends are close-on-exec in the master; the spawner dup2s the child's end into place.</summary>
-public sealed unsafe class UnixPipe : IDisposable
+internal sealed unsafe class UnixPipe : IDisposable
 {
     public int ReadFd { get; private set; }
     public int WriteFd { get; private set; }

@@ -9,7 +9,7 @@ namespace Gopherpack.Logging;
 /// <c>{"time":"2026-11-21T18:55:46.123Z","level":"info","pack":"hello","slot":0,"pid":42,"event":"ready","message":"..."}</c>.
 /// <c>slot</c> and <c>pid</c> are left out where they do not apply.
 /// </summary>
-public sealed class JsonMasterLog : IMasterLog
+internal sealed class JsonMasterLog : IMasterLog
 {
     private readonly Action<string> _write;
     private readonly string _pack;

@@ -8,7 +8,7 @@ public interface IMasterLog
     void Write(LogLevel level, string @event, string message, int? slot = null, int? pid = null);
 }
 
-public static class MasterLogExtensions
+internal static class MasterLogExtensions
 {
     public static void Info(this IMasterLog log, string @event, string message, int? slot = null, int? pid = null) => log.Write(LogLevel.Info, @event, message, slot, pid);
     public static void Warn(this IMasterLog log, string @event, string message, int? slot = null, int? pid = null) => log.Write(LogLevel.Warn, @event, message, slot, pid);
@@ -16,7 +16,7 @@ public static class MasterLogExtensions
 }
 
 /// <summary>Writes <c>2026-11-21T18:55:46.123Z info  hello slot=0 pid=42 ready: message</c> lines.</summary>
-public sealed class TextMasterLog : IMasterLog
+internal sealed class TextMasterLog : IMasterLog
 {
     private readonly Action<string> _write;
     private readonly string _pack;

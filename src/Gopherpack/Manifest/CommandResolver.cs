@@ -1,7 +1,7 @@
 namespace Gopherpack.Manifest;
 
 /// <summary>Finds the executable a manifest's <c>command</c> names: a path relative to the manifest, or a name on PATH.</summary>
-public static class CommandResolver
+internal static class CommandResolver
 {
     public static string? Resolve(string command, string manifestDirectory, out string problem)
     {

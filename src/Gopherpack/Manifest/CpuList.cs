@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gopherpack.Manifest;
 
 /// <summary>CPU numbers and ranges as in <c>[0, 2, "4-7"]</c> and in /proc's <c>Cpus_allowed_list</c> (<c>0-3,8</c>).</summary>
-public static class CpuList
+internal static class CpuList
 {
     public const int MaxCpu = 4095;
 

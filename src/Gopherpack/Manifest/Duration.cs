@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Gopherpack.Manifest;
 
 /// <summary>Durations as written in manifests: <c>100ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, <c>1m30s</c>, <c>0</c>.</summary>
-public static partial class Duration
+internal static partial class Duration
 {
     /// <summary>The longest duration a manifest may give: timers (Task.Delay, Timer) take at most about 24.8 days.</summary>
     public static readonly TimeSpan Max = TimeSpan.FromHours(24 * 24);

@@ -1,7 +1,7 @@
 namespace Gopherpack.Manifest;
 
 /// <summary>Finds the known key closest to a misspelt one, for "did you mean" hints.</summary>
-public static class KeySuggester
+internal static class KeySuggester
 {
     public static string? Closest(string unknown, IEnumerable<string> known)
     {

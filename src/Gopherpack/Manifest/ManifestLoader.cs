@@ -17,6 +17,9 @@ public static partial class ManifestLoader
     /// <summary>Whether <paramref name="name"/> is a valid pack name (the manifest's <c>name:</c> rule).</summary>
     public static bool IsValidPackName(string name) => PackName().IsMatch(name);
 
+    /// <summary>The pack name rule in words, for the messages that refuse a name.</summary>
+    public const string PackNameRule = "lowercase letters, digits and '-', starting with a letter or digit";
+
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")] private static partial Regex ListenerName();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")] private static partial Regex EnvName();
     [GeneratedRegex("^0?[0-7]{3}$")] private static partial Regex OctalMode();
@@ -183,9 +186,9 @@ public static partial class ManifestLoader
             if (top is null) return null;
 
             var name = top.TryGetValue("name", out var nameNode) ? r.NonEmptyString(nameNode, "name") : Missing("name");
-            if (name is not null && !PackName().IsMatch(name))
+            if (name is not null && !IsValidPackName(name))
             {
-                r.Error(nameNode!, $"'name' must be lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters, not '{name}'");
+                r.Error(nameNode!, $"'name' must be {PackNameRule}, at most 63 characters, not '{name}'");
                 name = null;
             }
             var workingDirectory = _directory;
@@ -198,7 +201,7 @@ public static partial class ManifestLoader
             var args = top.TryGetValue("args", out var argsNode) ? StringList(argsNode, "args") : [];
             var env = top.TryGetValue("env", out var envNode) ? Env(envNode) : new Dictionary<string, string>();
             int? workers = null;
-            if (top.TryGetValue("workers", out var workersNode) && !IsAuto(workersNode)) workers = r.Int(workersNode, "workers", 1, 1024);
+            if (top.TryGetValue("workers", out var workersNode) && !IsAuto(workersNode)) workers = r.Int(workersNode, "workers", 1, PackManifest.MaxWorkers);
             var cpus = top.TryGetValue("cpus", out var cpusNode) ? Cpus(cpusNode) : CpuSelection.Auto;
             var listeners = top.TryGetValue("listeners", out var listenersNode) ? Listeners(listenersNode) : [];
             var account = WorkerAccountReader.Read(r, top.GetValueOrDefault("user"), top.GetValueOrDefault("group"));

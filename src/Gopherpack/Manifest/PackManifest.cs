@@ -3,6 +3,9 @@ namespace Gopherpack.Manifest;
 /// <summary>A validated pack manifest; paths are absolute, defaults filled in.</summary>
 public sealed record PackManifest
 {
+    /// <summary>The most workers a pack may run: the manifest's <c>workers</c>, scale, SIGTTIN and an upgrade's kept count are bounded by it.</summary>
+    public const int MaxWorkers = 1024;
+
     public required string Name { get; init; }
     public required string ManifestPath { get; init; }
     /// <summary>Absolute path of the worker executable.</summary>

@@ -1,7 +1,7 @@
 namespace Gopherpack.Manifest;
 
 /// <summary>Linux signal numbers (x86_64/arm64) the manifest and the master use.</summary>
-public static class SignalNames
+internal static class SignalNames
 {
     public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGABRT = 6, SIGKILL = 9, SIGUSR1 = 10,
         SIGUSR2 = 12, SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19,

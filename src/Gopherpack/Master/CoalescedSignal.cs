@@ -7,7 +7,7 @@ namespace Gopherpack.Master;
 /// operation runs make one more run once it has finished (the manifest may have changed again meanwhile), not one
 /// refused attempt each. The signal handler only sets a flag or starts the run off the signal thread.
 /// </summary>
-public sealed class CoalescedSignal(string signal, Func<Task> run, IMasterLog log)
+internal sealed class CoalescedSignal(string signal, Func<Task> run, IMasterLog log)
 {
     private readonly object _gate = new();
     private bool _running, _again;

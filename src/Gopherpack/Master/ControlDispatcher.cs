@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// Turns control requests (and SIGHUP) into events on the master's loop and their outcomes into replies.
 /// What it needs of the supervisor's state it asks the loop for.
 /// </summary>
-public sealed class ControlDispatcher(MasterHost host)
+internal sealed class ControlDispatcher(MasterHost host)
 {
     public async Task<ControlReply> HandleAsync(ControlRequest request, int clientPid) => request.Command switch
     {
@@ -43,7 +43,7 @@ public sealed class ControlDispatcher(MasterHost host)
         }
         // Default: time for the new master to start plus its workers' ready.timeout.
         var timeout = timeoutSeconds is { } given ? TimeSpan.FromSeconds(given) : TimeSpan.FromSeconds(Math.Max(120, current.Ready.Timeout.TotalSeconds + 60));
-        var done = new TaskCompletionSource<Upgrade.UpgradeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<Upgrade.UpgradeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         host.OnLoop(() => host.Upgrade.Begin(new Upgrade.UpgradeRequest(executable, timeout, requestedBy, done.SetResult)));
         var result = await done.Task;
         // A success is counted by the new master, which serves the metrics from now on.
@@ -90,7 +90,7 @@ public sealed class ControlDispatcher(MasterHost host)
         try
         {
             manifest = ManifestLoader.Load(path);
-            cpus = WorkerPlan.SlotCpus(manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            cpus = WorkerPlan.SlotCpusHere(manifest);
         }
         catch (ManifestException e)
         {
@@ -111,7 +111,7 @@ public sealed class ControlDispatcher(MasterHost host)
             Reject(problem, [], requestedBy, strategy);
             return ControlReply.Failure(ControlErrors.ManifestInvalid, problem);
         }
-        var done = new TaskCompletionSource<ReloadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<ReloadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         host.Post(new ReloadRequested(manifest, cpus, strategy ?? manifest.ReloadStrategy, result => done.TrySetResult(result)));
         var result = await done.Task;
         var report = PackStatusBuilder.Report(result);
@@ -124,7 +124,7 @@ public sealed class ControlDispatcher(MasterHost host)
     private void Reject(string summary, IReadOnlyList<string> details, string requestedBy, ReloadStrategy? strategy)
     {
         var why = $"refused ({requestedBy}): {summary}" + string.Concat(details.Select(d => Environment.NewLine + "    " + d));
-        host.Post(new ReloadRejected(new ReloadResult(false, 0, strategy ?? ReloadStrategy.Surge, TimeSpan.Zero, summary, Output: details), why));
+        host.Post(new ReloadRejected(new ReloadOutcome(false, 0, strategy ?? ReloadStrategy.Surge, TimeSpan.Zero, summary, Output: details), why));
     }
 
     private async Task<ControlReply> Stop(string reason, bool force)
@@ -139,12 +139,12 @@ public sealed class ControlDispatcher(MasterHost host)
 
     public async Task<ControlReply> Scale(int? workers)
     {
-        if (workers is not (>= 1 and <= 1024)) return ControlReply.Failure(ControlErrors.BadRequest, "scale needs 'workers' from 1 to 1024");
+        if (workers is not (>= 1 and <= PackManifest.MaxWorkers)) return ControlReply.Failure(ControlErrors.BadRequest, $"scale needs 'workers' from 1 to {PackManifest.MaxWorkers}");
         IReadOnlyList<int?> cpus;
         try
         {
             var manifest = await host.OnLoop(() => host.Supervisor.Manifest);
-            cpus = WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            cpus = WorkerPlan.SlotCpusHere(manifest with { Workers = workers });
         }
         catch (WorkerPlanException e)
         {

@@ -1,10 +1,10 @@
 namespace Gopherpack.Master;
 
 /// <summary>What a new worker is started as.</summary>
-public sealed record WorkerLaunch(long WorkerId, int Slot, int? Cpu, int Generation);
+internal sealed record WorkerLaunch(long WorkerId, int Slot, int? Cpu, int Generation);
 
 /// <summary>The supervisor's side effects. The real host talks to the OS; unit tests record the calls.</summary>
-public interface ISupervisorHost
+internal interface ISupervisorHost
 {
     DateTimeOffset Now { get; }
 

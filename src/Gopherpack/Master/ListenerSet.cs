@@ -6,7 +6,7 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>A bound listener: one shared socket, or one SO_REUSEPORT socket per worker slot.</summary>
-public sealed class BoundListener(ListenerSpec spec, string boundAddress)
+internal sealed class BoundListener(ListenerSpec spec, string boundAddress)
 {
     public ListenerSpec Spec { get; } = spec;
     public string BoundAddress { get; } = boundAddress;
@@ -30,7 +30,7 @@ public sealed class BoundListener(ListenerSpec spec, string boundAddress)
 /// kernel refuses an address another socket listens on; reuseport sockets are checked against the
 /// kernel's list of listening sockets, since any process of the same user may join a reuseport group.
 /// </summary>
-public sealed class ListenerSet : IDisposable
+internal sealed class ListenerSet : IDisposable
 {
     private readonly List<BoundListener> _listeners = [];
     private readonly HashSet<Socket> _borrowed = new(ReferenceEqualityComparer.Instance);
@@ -103,7 +103,7 @@ public sealed class ListenerSet : IDisposable
     /// <param name="unused">Why each inherited socket no listener took was not taken (one line each); they are closed.</param>
     /// <param name="retired">The pack's sockets a previous master closed (an upgrade's hand-over).</param>
     /// <exception cref="ListenerException">A listener could not be bound; what this call bound is closed again, inherited files stay.</exception>
-    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<InheritedListener> inherited, out IReadOnlyList<string> unused,
+    public static ListenerSet Bind(IReadOnlyList<ListenerSpec> specs, int slots, IReadOnlyList<AdoptedListener> inherited, out IReadOnlyList<string> unused,
         RetiredSockets? retired = null)
     {
         var adopted = new ListenerSet(retired ?? new RetiredSockets());
@@ -394,7 +394,8 @@ public sealed class ListenerSet : IDisposable
     private static void DeleteSocketFile(BoundListener listener)
     {
         if (!OwnsSocketFile(listener)) return;
-        try { File.Delete(listener.Spec.Address.UnixPath!); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { File.Delete(listener.Spec.Address.UnixPath!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left behind: the next bind finds nothing listens on it and removes it */ }
     }
 
     public void Dispose()
@@ -408,10 +409,10 @@ public sealed class ListenerSet : IDisposable
     }
 }
 
-public sealed class ListenerException(string message) : Exception(message);
+internal sealed class ListenerException(string message) : Exception(message);
 
 /// <summary>Listening sockets this master did not bind: handed over by the previous master (upgrade) or by systemd (socket activation).</summary>
 /// <param name="Address">The address they were bound for (upgrade); null when only the name is known (socket activation).</param>
 /// <param name="Mode">Their listener mode (upgrade); null when unknown: one socket serves shared, several are per-slot sockets.</param>
 /// <param name="KeepFile">A unix socket file that must outlive this master (systemd's).</param>
-public sealed record InheritedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);
+internal sealed record AdoptedListener(string Name, string? Address, ListenerMode? Mode, bool KeepFile, IReadOnlyList<Socket> Sockets);

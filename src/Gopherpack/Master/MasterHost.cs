@@ -13,7 +13,7 @@ namespace Gopherpack.Master;
 /// The running master: owns sockets, lifeline, spawner and runtime files, turns signals, child exits,
 /// notify datagrams and timers into events, and feeds them one at a time to the <see cref="Supervisor"/>.
 /// </summary>
-public sealed class MasterHost : ISupervisorHost, IDisposable
+internal sealed class MasterHost : ISupervisorHost, IDisposable
 {
     /// <summary>A safety net: SIGCHLD can coalesce, so known pids are also polled now and then.</summary>
     private static readonly TimeSpan ReapSweep = TimeSpan.FromSeconds(1);
@@ -154,9 +154,6 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
     public string? UpgradeFailure => _successor?.Failure;
-
-    /// <summary>Fires once when every worker is ready after start.</summary>
-    public event Action<TimeSpan>? Ready;
 
     /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
     public async Task<int> RunAsync()
@@ -385,7 +382,8 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
 
     public void Signal(int pid, int signal)
     {
-        if (!_exiting.Contains(pid)) Processes.SignalGroup(pid, signal);
+        if (!_exiting.Contains(pid) && Processes.SignalGroup(pid, signal) is { } failure)
+            Log.Warn("signal", $"cannot send {SignalNames.Name(signal)} to pid {pid}: {failure}", pid: pid);
     }
 
     public void After(TimeSpan delay, SupervisorEvent e)
@@ -398,13 +396,12 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     public void ReleaseWorker(long workerId) => _io.Release(workerId);
 
     public IReadOnlyList<int?> PlanSlots(PackManifest manifest, int workers) =>
-        WorkerPlan.SlotCpus(manifest with { Workers = workers }, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+        WorkerPlan.SlotCpusHere(manifest with { Workers = workers });
 
     public void PackReady(TimeSpan elapsed)
     {
         if (_successor is not null) _successor.OnPackReady(elapsed);
         else Notifier.Ready($"serving generation {_supervisor.Generation} with {_supervisor.Slots.Count} worker(s)");
-        Ready?.Invoke(elapsed);
     }
 
     private string ControlSocketOf(int masterPid) => _runtime.ControlSocket(_manifest.Name) + "." + masterPid;
@@ -412,7 +409,7 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>A new master that failed leaves its not-yet-published control socket behind if it was killed.</summary>
     public void DeleteControlSocketOf(int masterPid)
     {
-        try { File.Delete(ControlSocketOf(masterPid)); } catch (IOException) { }
+        try { File.Delete(ControlSocketOf(masterPid)); } catch (IOException e) { Log.Warn("upgrade", $"cannot remove {ControlSocketOf(masterPid)}: {e.Message}"); }
     }
 
     /// <summary>The new master takes over: pid file (written beside, renamed over) and control socket (renamed over the old one's).</summary>
@@ -584,13 +581,13 @@ public sealed class MasterHost : ISupervisorHost, IDisposable
     {
         // The janitor's list goes first: from here on this master removes its own files. The pid file is
         // removed only if it is still this master's, and its lock released.
-        try { _runtimeFiles.Delete(); } catch (IOException) { }
+        try { _runtimeFiles.Delete(); } catch (IOException) { /* the janitor, finding this master gone, removes only files that are still its own */ }
         _pidFile?.Dispose();
         foreach (var registration in _signals) registration.Dispose();
         _io.ReleaseAll();
         _generations.Close(ownsFiles: _ownsRuntimeFiles);
-        try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { }
-        try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { }
+        try { Directory.Delete(_notifyDirectory, recursive: true); } catch (IOException) { /* left in the private runtime dir, named for this pid */ }
+        try { Directory.Delete(Path.GetDirectoryName(_notifyDirectory)!); } catch (IOException) { /* another master's folder (an upgrade's) is still in it */ }
         Notifier.Dispose();
         _lifeline.Dispose();
         // The janitor exits on the lifeline's EOF; a host that lives on (Start-Pack -Wait in pwsh) must reap it.

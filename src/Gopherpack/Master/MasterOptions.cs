@@ -9,13 +9,13 @@ public sealed record MasterOptions
     public IReadOnlyList<string>? SelfCommand { get; init; }
 
     /// <summary>Set when an old master started this one for an upgrade.</summary>
-    public UpgradeHandover? Handover { get; init; }
+    internal UpgradeHandover? Handover { get; init; }
 
     /// <summary>The worker count set by scale that this master runs instead of its manifest's (kept from the old master by an upgrade).</summary>
-    public int? ScaledWorkers { get; init; }
+    internal int? ScaledWorkers { get; init; }
 
     /// <summary>The locked pid file of a master started on its own (null for an upgrade's new master until it takes over).</summary>
-    public Runtime.PidFile? PidFile { get; init; }
+    internal Runtime.PidFile? PidFile { get; init; }
 
     /// <summary>
     /// The master is its process's only job (<c>gopherpack run</c>): it becomes a child subreaper, reaps the processes
@@ -25,5 +25,5 @@ public sealed record MasterOptions
     public bool AdoptOrphans { get; init; }
 
     /// <summary>The listening socket at the manifest's metrics.address: bound at start, or by an upgrade's new master, or handed over by the old one (null: metrics are off).</summary>
-    public System.Net.Sockets.Socket? MetricsSocket { get; init; }
+    internal System.Net.Sockets.Socket? MetricsSocket { get; init; }
 }

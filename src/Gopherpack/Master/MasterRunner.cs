@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// <summary>Sets a pack up (runtime dir, limits, CPUs, sockets), runs its master in this process, and tears it down.</summary>
 public static class MasterRunner
 {
-    public const int ExitOk = 0, ExitFailed = 1, ExitUpgradeFailed = 3;
+    internal const int ExitFailed = Control.ControlErrorTable.ExitFailed, ExitUpgradeFailed = 3;
 
     public static async Task<int> RunAsync(PackManifest manifest, RuntimeDirectory runtime, IMasterLog log, MasterOptions? options = null)
     {
@@ -28,7 +28,7 @@ public static class MasterRunner
     {
         Output.MasterOutput.Standard.BoundLogFile(manifest.LogMaxBytes, runtime.Path);
         UpgradeHandover? handover;
-        IReadOnlyList<InheritedListener> inherited;
+        IReadOnlyList<AdoptedListener> inherited;
         try
         {
             // Sockets handed to this process: by an old master (upgrade), else by systemd (socket activation).
@@ -76,7 +76,7 @@ public static class MasterRunner
         try
         {
             var nofile = FileLimits.RaiseNofile(manifest.NofileLimit);
-            slotCpus = WorkerPlan.SlotCpus(scaled is { } count ? manifest with { Workers = count } : manifest, CpuTopology.AllowedCpus(), CpuTopology.CgroupCpuLimit());
+            slotCpus = WorkerPlan.SlotCpusHere(scaled is { } count ? manifest with { Workers = count } : manifest);
             if (scaled is not null)
                 log.Info("setup", $"keeping the {scaled} worker(s) set by scale on master pid {handover!.From} ('workers' in the manifest is unchanged)");
             metricsSocket = BindMetrics(manifest, handover);

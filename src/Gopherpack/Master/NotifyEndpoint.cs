@@ -12,7 +12,7 @@ namespace Gopherpack.Master;
 /// (SO_PASSCRED) name the sender: a message is taken only from the worker itself or a process in its own
 /// process group (workers are spawned as group leaders); the rest are dropped and logged, rate-limited.
 /// </summary>
-public sealed class NotifyEndpoint : IDisposable
+internal sealed class NotifyEndpoint : IDisposable
 {
     private const int MaxDatagram = 4096, SoPassCred = 16;
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
@@ -120,6 +120,6 @@ public sealed class NotifyEndpoint : IDisposable
     {
         _stop.Cancel();
         _socket.Dispose();
-        try { File.Delete(Path); } catch (IOException) { }
+        try { File.Delete(Path); } catch (IOException) { /* left behind: its folder is removed at stop, and a new endpoint deletes a stale file before it binds */ }
     }
 }

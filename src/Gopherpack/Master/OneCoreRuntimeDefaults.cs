@@ -6,7 +6,7 @@ namespace Gopherpack.Master;
 /// own environment sets that variable; other languages ignore them. Why each one: docs/DESIGN.md, "Runtime
 /// settings for one-core workers", with the measurements.
 /// </summary>
-public static class OneCoreRuntimeDefaults
+internal static class OneCoreRuntimeDefaults
 {
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Variables =
     [

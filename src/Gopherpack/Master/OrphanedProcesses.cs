@@ -11,13 +11,12 @@ namespace Gopherpack.Master;
 /// (janitor, a successor master) gets SIGTERM, SIGKILL if it is still there after <see cref="Grace"/>, and
 /// is reaped; what it leaves in turn is re-parented to the master and handled in the same pass.
 /// </summary>
-public static class OrphanedProcesses
+internal static class OrphanedProcesses
 {
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
     /// <summary>After SIGKILL: how long to wait for the kernel to deliver it before giving up on a process.</summary>
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
-    private const int SigTerm = 15, SigKill = 9;
 
     private sealed class Ended(ProcessStat process, string origin)
     {
@@ -67,13 +66,13 @@ public static class OrphanedProcesses
                 if (!ended.TryGetValue(child.Pid, out var entry))
                 {
                     ended[child.Pid] = entry = new Ended(child, origin(child.Pid) ?? "left behind by a worker");
-                    Send(child, SigTerm);
+                    Send(child, Manifest.SignalNames.SIGTERM);
                 }
                 // The pass is bounded: past the grace everything left is killed, also what was re-parented late.
                 if (!entry.Killed && now >= wait)
                 {
                     entry.Killed = true;
-                    Send(child, SigKill);
+                    Send(child, Manifest.SignalNames.SIGKILL);
                 }
             }
             Thread.Sleep(Poll);

@@ -4,7 +4,7 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>The status reply: the pack and every worker, including slots waiting to restart or failed.</summary>
-public static class PackStatusBuilder
+internal static class PackStatusBuilder
 {
     /// <param name="rates">Gives each worker's recent CPU %; null leaves it out.</param>
     public static PackStatus Build(Supervisor supervisor, ListenerSet listeners, Metrics.CpuRates? rates = null)
@@ -49,7 +49,7 @@ public static class PackStatusBuilder
             queue?.Length, queue?.Limit, queue?.Slot);
     }
 
-    public static ReloadReport Report(ReloadResult result) => new(
+    public static ReloadReport Report(ReloadOutcome result) => new(
         result.Ok, result.Generation, result.Strategy.ToString().ToLowerInvariant(), Math.Round(result.Duration.TotalMilliseconds, 1),
         result.Error, result.FailedSlot, result.FailedPid, result.Output);
 }

@@ -4,7 +4,7 @@ namespace Gopherpack.Master;
 
 /// <summary>The one reload in progress: the new generation's slots and workers, and where a rolling reload has got to.</summary>
 internal sealed class ReloadOperation(int generation, PackManifest manifest, ReloadStrategy strategy, List<WorkerSlot> targetSlots,
-    DateTimeOffset startedAt, Action<ReloadResult> respond)
+    DateTimeOffset startedAt, Action<ReloadOutcome> respond)
 {
     public int Generation { get; } = generation;
     public PackManifest Manifest { get; } = manifest;
@@ -12,7 +12,7 @@ internal sealed class ReloadOperation(int generation, PackManifest manifest, Rel
     /// <summary>The slots of the new generation; they replace the pack's slots when the reload commits.</summary>
     public List<WorkerSlot> TargetSlots { get; } = targetSlots;
     public DateTimeOffset StartedAt { get; } = startedAt;
-    public Action<ReloadResult> Respond { get; } = respond;
+    public Action<ReloadOutcome> Respond { get; } = respond;
     public HashSet<long> NewWorkers { get; } = [];
     /// <summary>Rolling: old slots whose worker was already replaced (rolled back if the reload fails).</summary>
     public List<int> SwitchedOldSlots { get; } = [];

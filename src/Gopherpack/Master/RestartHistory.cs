@@ -5,7 +5,7 @@ namespace Gopherpack.Master;
 /// same count, so a slot that stays up for a whole window starts again at the initial backoff, and
 /// scattered crashes never add up to a lifetime limit.
 /// </summary>
-public sealed class RestartHistory(Manifest.RestartSpec spec)
+internal sealed class RestartHistory(Manifest.RestartSpec spec)
 {
     private readonly Queue<DateTimeOffset> _restarts = new();
 

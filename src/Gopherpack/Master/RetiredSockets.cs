@@ -10,7 +10,7 @@ namespace Gopherpack.Master;
 /// exits, and it is the pack's own, not another process's, when an address is checked for exclusive use.
 /// Known by inode; an inode nobody listens on any more is forgotten, since the kernel may reuse its number.
 /// </summary>
-public sealed class RetiredSockets(IEnumerable<ulong>? inodes = null)
+internal sealed class RetiredSockets(IEnumerable<ulong>? inodes = null)
 {
     /// <summary>Past this many, closing one first forgets those no longer listening.</summary>
     private const int PruneAbove = 256;

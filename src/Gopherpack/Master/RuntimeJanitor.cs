@@ -24,7 +24,7 @@ namespace Gopherpack.Master;
 /// killed; it waits up to 3 s for a master that is exiting, then exits itself, and the master starts a new janitor.
 /// A process name may hold a newline or ") ": the whole stat file is read and its fields taken after the last ") ".
 /// </summary>
-public static class RuntimeJanitor
+internal static class RuntimeJanitor
 {
     private const string Script = """
         cat <&3 >/dev/null
@@ -126,7 +126,7 @@ public static class RuntimeJanitor
 }
 
 /// <summary>A worker the janitor stops if the master is killed: its pid and start time name it, its generation's stop settings apply.</summary>
-public sealed record JanitorWorker(int Pid, ulong StartTime, string StopSignal, TimeSpan StopTimeout)
+internal sealed record JanitorWorker(int Pid, ulong StartTime, string StopSignal, TimeSpan StopTimeout)
 {
     /// <summary><c>worker PID:START:SIGNAL:CENTISECONDS</c> (the signal without SIG, as <c>kill -s</c> takes it).</summary>
     public string Line => $"worker {Pid}:{StartTime}:{StopSignal}:{Centiseconds(StopTimeout)}";
@@ -141,7 +141,7 @@ public sealed record JanitorWorker(int Pid, ulong StartTime, string StopSignal, 
 /// janitor always acts on the current set. A path without identity (<c>rmdir PATH</c>) is a shared folder,
 /// removed only if empty.
 /// </summary>
-public sealed class RuntimeFileList(string path)
+internal sealed class RuntimeFileList(string path)
 {
     private FileId? _written;
 

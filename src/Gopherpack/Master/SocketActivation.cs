@@ -8,14 +8,12 @@ namespace Gopherpack.Master;
 /// to the manifest's listener names). The variables are removed once read, as sd_listen_fds does,
 /// so no child sees them.
 /// </summary>
-public static class SocketActivation
+internal static class SocketActivation
 {
-    private const int SolSocket = 1, SoAcceptConn = 30;
-
     /// <returns>The handed sockets grouped by name (several fds of one name serve a reuseport listener's slots); empty when none are addressed to this process.</returns>
     /// <param name="warn">Told when LISTEN_FDS is meant for another process (LISTEN_PID does not match).</param>
     /// <exception cref="ListenerException">The variables are malformed or an fd is not a listening socket.</exception>
-    public static IReadOnlyList<InheritedListener> TakeFromEnvironment(Action<string> warn)
+    public static IReadOnlyList<AdoptedListener> TakeFromEnvironment(Action<string> warn)
     {
         var pidText = Environment.GetEnvironmentVariable(WorkerContract.ListenPid);
         var countText = Environment.GetEnvironmentVariable(WorkerContract.ListenFds);
@@ -42,7 +40,7 @@ public static class SocketActivation
         for (var i = 0; i < count; i++)
             sockets.Add((names[i], Adopt(WorkerContract.FirstListenFd + i, names[i])));
         return sockets.GroupBy(s => s.Name)
-            .Select(g => new InheritedListener(g.Key, Address: null, Mode: null, KeepFile: true, g.Select(s => s.Socket).ToList()))
+            .Select(g => new AdoptedListener(g.Key, Address: null, Mode: null, KeepFile: true, g.Select(s => s.Socket).ToList()))
             .ToList();
     }
 
@@ -59,7 +57,7 @@ public static class SocketActivation
             throw new ListenerException($"listener '{name}': inherited fd {fd} is not a socket ({e.Message})");
         }
         var accepting = new byte[4];
-        try { socket.GetRawSocketOption(SolSocket, SoAcceptConn, accepting); }
+        try { socket.GetRawSocketOption(Linux.Libc.SOL_SOCKET, Linux.Libc.SO_ACCEPTCONN, accepting); }
         catch (SocketException) { accepting = new byte[4]; }
         if (socket.SocketType != SocketType.Stream || BitConverter.ToInt32(accepting) == 0)
         {
@@ -71,7 +69,7 @@ public static class SocketActivation
     }
 
     /// <summary>Closes the inherited (not close-on-exec) listening sockets among the fds LISTEN_FDS names; never the runtime's own fds.</summary>
-    private static unsafe List<int> CloseForeignListeners(string countText)
+    private static List<int> CloseForeignListeners(string countText)
     {
         var closed = new List<int>();
         if (!int.TryParse(countText, out var count) || count is < 1 or > 1024) return closed;
@@ -79,8 +77,7 @@ public static class SocketActivation
         {
             var flags = Linux.Libc.fcntl(fd, FGetFd, 0);
             if (flags < 0 || (flags & FdCloExec) != 0) continue;
-            int accepting = 0, length = sizeof(int);
-            if (Linux.Libc.getsockopt(fd, SolSocket, SoAcceptConn, &accepting, &length) != 0 || accepting == 0) continue;
+            if (!Linux.Libc.IsListeningSocket(fd)) continue;
             Linux.Libc.close(fd);
             closed.Add(fd);
         }

@@ -9,9 +9,8 @@ namespace Gopherpack.Master;
 /// bound, with connections queueing where nobody accepts, after the pack has stopped. Each one is
 /// killed and reported.
 /// </summary>
-public static class StraySocketHolders
+internal static class StraySocketHolders
 {
-    private const int SigKill = 9;
 
     /// <returns>One line per process killed, for the log and the stop reply.</returns>
     public static IReadOnlyList<string> KillAll(IEnumerable<BoundListener> listeners, IReadOnlySet<int> except, IMasterLog log)
@@ -24,9 +23,9 @@ public static class StraySocketHolders
         foreach (var holder in SocketTable.Holders(owners.Keys.ToHashSet(), except).DistinctBy(h => h.Pid))
         {
             var listener = owners[holder.Inode];
-            Processes.Signal(holder.Pid, SigKill);
+            var failure = Processes.Signal(holder.Pid, Manifest.SignalNames.SIGKILL);
             var note = $"{holder} still held listener '{listener.Spec.Name}' ({listener.BoundAddress}) after its worker was gone " +
-                "(a helper that left the worker's process group); killed it";
+                "(a helper that left the worker's process group); " + (failure is null ? "killed it" : $"could not kill it: {failure}");
             log.Warn("stray", note, pid: holder.Pid);
             notes.Add(note);
         }

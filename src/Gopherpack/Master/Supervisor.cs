@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// It owns the pack's state and is driven only through <see cref="Handle"/>, one event at a time,
 /// from a single loop, so it needs no locks; its side effects go through <see cref="ISupervisorHost"/>.
 /// </summary>
-public sealed class Supervisor
+internal sealed class Supervisor
 {
     private readonly ISupervisorHost _host;
     private List<WorkerSlot> _slots;
@@ -59,7 +59,7 @@ public sealed class Supervisor
     public int? ScaledWorkers { get => _scaledWorkers; init => _scaledWorkers = value; }
     public PackState State { get; private set; } = PackState.Starting;
     public int Generation { get; private set; }
-    public ReloadResult? LastReload { get; private set; }
+    public ReloadOutcome? LastReload { get; private set; }
     /// <summary>Restarts, reloads and upgrades counted for the metrics; read from any thread.</summary>
     public Metrics.PackCounters Counters { get; } = new();
     public bool Reloading => _reload is not null;
@@ -127,7 +127,7 @@ public sealed class Supervisor
             // A request that failed before it became an operation still gets its answer.
             switch (e)
             {
-                case ReloadRequested request when !answered: request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, what)); break;
+                case ReloadRequested request when !answered: request.Respond(new ReloadOutcome(false, Generation, request.Strategy, TimeSpan.Zero, what)); break;
                 case ScaleRequested request when !answered: request.Respond(new ScaleResult(false, _slots.Count, what)); break;
                 case StopRequested stop:
                     // Stopping gracefully failed: make sure nothing outlives the master.
@@ -460,12 +460,12 @@ public sealed class Supervisor
         if (refusal is not null)
         {
             Log.Warn("reload", "refused: " + refusal);
-            request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, refusal, Refused: true));
+            request.Respond(new ReloadOutcome(false, Generation, request.Strategy, TimeSpan.Zero, refusal, Refused: true));
             return;
         }
         if (request.Manifest.Name != Manifest.Name)
         {
-            request.Respond(new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero,
+            request.Respond(new ReloadOutcome(false, Generation, request.Strategy, TimeSpan.Zero,
                 $"the manifest names pack '{request.Manifest.Name}', this pack is '{Manifest.Name}'", Refused: true));
             return;
         }
@@ -487,7 +487,7 @@ public sealed class Supervisor
         if (_host.PrepareGeneration(generation, request.Manifest, targets.Count) is { } problem)
         {
             Log.Error("reload", $"generation {generation} cannot start: {problem}");
-            var failed = new ReloadResult(false, Generation, request.Strategy, TimeSpan.Zero, problem);
+            var failed = new ReloadOutcome(false, Generation, request.Strategy, TimeSpan.Zero, problem);
             LastReload = failed;
             Counters.Reload(false, null);
             request.Respond(failed);
@@ -507,7 +507,7 @@ public sealed class Supervisor
     }
 
     /// <summary>A reload that never started (the manifest is invalid or missing) is still the last reload's outcome.</summary>
-    private void OnReloadRejected(ReloadResult result, string why)
+    private void OnReloadRejected(ReloadOutcome result, string why)
     {
         LastReload = result with { Generation = Generation };
         Counters.Reload(false, null);
@@ -555,7 +555,7 @@ public sealed class Supervisor
         Manifest = reload.Manifest;
         _reload = null;
         _host.CommitGeneration(reload.Generation);
-        var result = new ReloadResult(true, Generation, reload.Strategy, _host.Now - reload.StartedAt);
+        var result = new ReloadOutcome(true, Generation, reload.Strategy, _host.Now - reload.StartedAt);
         LastReload = result;
         Counters.Reload(true, result.Duration);
         Log.Info("reload", $"generation {Generation} serves ({_slots.Count} worker(s)) after {Duration.Format(result.Duration)}; the old workers drain");
@@ -572,7 +572,7 @@ public sealed class Supervisor
         foreach (var index in reload.SwitchedOldSlots)
             if (State is PackState.Running or PackState.Starting && _slots[index].Worker is null) StartWorker(_slots[index]);
         _host.AbandonGeneration(reload.Generation);
-        var result = new ReloadResult(false, Generation, reload.Strategy, _host.Now - reload.StartedAt, reason, failed?.Slot, failed?.Pid, output);
+        var result = new ReloadOutcome(false, Generation, reload.Strategy, _host.Now - reload.StartedAt, reason, failed?.Slot, failed?.Pid, output);
         LastReload = result;
         Counters.Reload(false, result.Duration);
         Log.Error("reload", $"reload to generation {reload.Generation} failed: {reason}; generation {Generation} keeps serving");
@@ -660,7 +660,7 @@ public sealed class Supervisor
             return;
         }
         var target = _slots.Count + step;
-        var cpus = target is >= 1 and <= 1024 ? _host.PlanSlots(Manifest, target) : [];
+        var cpus = target is >= 1 and <= PackManifest.MaxWorkers ? _host.PlanSlots(Manifest, target) : [];
         Log.Info("scale", $"{source}: {_slots.Count} -> {target} worker(s)");
         Scale(cpus, result =>
         {

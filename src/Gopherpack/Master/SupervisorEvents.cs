@@ -4,11 +4,11 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>Everything that reaches the master's event loop. Handled one at a time, in order.</summary>
-public abstract record SupervisorEvent;
+internal abstract record SupervisorEvent;
 
-public sealed record StartRequested : SupervisorEvent;
+internal sealed record StartRequested : SupervisorEvent;
 /// <summary>How urgent a stop is. A repeated graceful stop never cuts a drain short.</summary>
-public enum StopMode
+internal enum StopMode
 {
     /// <summary>SIGTERM, SIGINT, <c>gopherpack stop</c>: stop signal, SIGKILL after stop.timeout.</summary>
     Graceful,
@@ -19,28 +19,28 @@ public enum StopMode
 }
 
 /// <param name="Done">Called once the master has stopped every worker (or at once if it is not running).</param>
-public sealed record StopRequested(string Reason, Action? Done = null, StopMode Mode = StopMode.Graceful) : SupervisorEvent;
+internal sealed record StopRequested(string Reason, Action? Done = null, StopMode Mode = StopMode.Graceful) : SupervisorEvent;
 /// <param name="Output">The worker's last output lines, read after the exit.</param>
-public sealed record WorkerExited(int Pid, ExitStatus Status, IReadOnlyList<string>? Output = null) : SupervisorEvent;
+internal sealed record WorkerExited(int Pid, ExitStatus Status, IReadOnlyList<string>? Output = null) : SupervisorEvent;
 /// <summary>One sd_notify datagram from the worker that owns the notify socket it arrived on.</summary>
-public sealed record WorkerNotified(long WorkerId, string Message) : SupervisorEvent;
-public sealed record ReadyDeadline(long WorkerId) : SupervisorEvent;
-public sealed record ReadyDelayElapsed(long WorkerId) : SupervisorEvent;
-public sealed record RestartDue(int Slot, long Attempt) : SupervisorEvent;
+internal sealed record WorkerNotified(long WorkerId, string Message) : SupervisorEvent;
+internal sealed record ReadyDeadline(long WorkerId) : SupervisorEvent;
+internal sealed record ReadyDelayElapsed(long WorkerId) : SupervisorEvent;
+internal sealed record RestartDue(int Slot, long Attempt) : SupervisorEvent;
 /// <summary>A worker asked to stop has had its stop timeout: kill it if it is still there.</summary>
-public sealed record StopDeadline(long WorkerId) : SupervisorEvent;
-public sealed record WatchdogCheck(long WorkerId) : SupervisorEvent;
+internal sealed record StopDeadline(long WorkerId) : SupervisorEvent;
+internal sealed record WatchdogCheck(long WorkerId) : SupervisorEvent;
 /// <param name="SlotCpus">One entry per slot of the new generation (its CPU, or null when unpinned).</param>
-public sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadResult> Respond) : SupervisorEvent;
+internal sealed record ReloadRequested(PackManifest Manifest, IReadOnlyList<int?> SlotCpus, ReloadStrategy Strategy, Action<ReloadOutcome> Respond) : SupervisorEvent;
 /// <param name="SlotCpus">One entry per slot after scaling.</param>
-public sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<ScaleResult> Respond) : SupervisorEvent;
+internal sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<ScaleResult> Respond) : SupervisorEvent;
 /// <summary>SIGTTIN (+1) or SIGTTOU (-1).</summary>
-public sealed record ScaleStepRequested(int Step, string Source) : SupervisorEvent;
+internal sealed record ScaleStepRequested(int Step, string Source) : SupervisorEvent;
 /// <summary>A reload refused before it began (invalid or missing manifest): recorded as the last reload and logged.</summary>
-public sealed record ReloadRejected(ReloadResult Result, string Why) : SupervisorEvent;
+internal sealed record ReloadRejected(ReloadOutcome Result, string Why) : SupervisorEvent;
 
 /// <summary>How a reload ended: which generation serves, how long it took, and on failure why.</summary>
-public sealed record ReloadResult(
+internal sealed record ReloadOutcome(
     bool Ok,
     int Generation,
     ReloadStrategy Strategy,
@@ -52,4 +52,4 @@ public sealed record ReloadResult(
     bool Refused = false);
 
 /// <param name="Refused">Not started because another operation runs (busy), as opposed to failed.</param>
-public sealed record ScaleResult(bool Ok, int Workers, string? Error = null, bool Refused = false);
+internal sealed record ScaleResult(bool Ok, int Workers, string? Error = null, bool Refused = false);

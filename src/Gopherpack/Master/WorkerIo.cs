@@ -9,7 +9,7 @@ namespace Gopherpack.Master;
 /// master's outputs. Everything created for a worker that fails to start is released again.
 /// </summary>
 /// <param name="onNotifyDropped">Told (rate-limited) about notify messages from processes outside a worker's process group.</param>
-public sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action<long, string> onNotify, Action<long, string>? onNotifyDropped = null)
+internal sealed class WorkerIo(string notifyDirectory, MasterOutput output, Action<long, string> onNotify, Action<long, string>? onNotifyDropped = null)
 {
     /// <summary>The pipes reach EOF just after the exit; the pumps get this long to read the last lines.</summary>
     public static readonly TimeSpan LastLinesWait = TimeSpan.FromMilliseconds(200);

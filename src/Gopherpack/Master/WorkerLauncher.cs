@@ -5,7 +5,7 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>Turns a <see cref="WorkerLaunch"/> into the exact process the worker contract describes.</summary>
-public sealed class WorkerLauncher
+internal sealed class WorkerLauncher
 {
     /// <summary>
     /// posix_spawn cannot set LISTEN_PID to the child's own pid, nor PR_SET_PDEATHSIG: setpriv sets the

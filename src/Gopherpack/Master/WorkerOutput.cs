@@ -8,7 +8,7 @@ namespace Gopherpack.Master;
 /// worker's identity, and keeps the last lines for failure reports. It always keeps reading, so a worker
 /// never blocks on its output: lines the master's output cannot take are dropped by the sink.
 /// </summary>
-public sealed class WorkerOutput
+internal sealed class WorkerOutput
 {
     private readonly RecentLines _recent;
     private readonly OutputSink _target;
@@ -36,6 +36,7 @@ public sealed class WorkerOutput
                 while ((read = await source.ReadAsync(chunk)) > 0) splitter.Feed(chunk.AsSpan(0, read), Emit);
             }
         }
+        // The worker closed its end or died, or the master closed the pipe at stop: either way its output has ended.
         catch (IOException) { }
         catch (ObjectDisposedException) { }
         splitter.Finish(Emit);
@@ -49,7 +50,7 @@ public sealed class WorkerOutput
 }
 
 /// <summary>Splits a byte stream into lines of at most <see cref="MaxLineBytes"/> (longer ones are cut, at a UTF-8 character boundary).</summary>
-public sealed class LineSplitter
+internal sealed class LineSplitter
 {
     /// <summary>journald cuts at 48 KiB; 16 KiB keeps the master's buffers small and a line still readable.</summary>
     public const int MaxLineBytes = 16 * 1024;
@@ -120,7 +121,7 @@ public sealed class LineSplitter
 }
 
 /// <summary>The last lines a worker wrote on stdout and stderr together (each cut to <see cref="MaxLineChars"/>).</summary>
-public sealed class RecentLines(int capacity = 20)
+internal sealed class RecentLines(int capacity = 20)
 {
     public const int MaxLineChars = 1024;
     private readonly Queue<string> _lines = new();

@@ -20,6 +20,11 @@ public static class WorkerPlan
             .Select(slot => manifest.Cpus.Kind == CpuSelectionKind.None ? (int?)null : cpus[slot % cpus.Count])
             .ToList();
     }
+
+    /// <summary><see cref="SlotCpus(PackManifest, IReadOnlyList{int}, int?)"/> on this machine: this process's affinity mask and cgroup quota.</summary>
+    /// <exception cref="WorkerPlanException">The manifest names CPUs this process may not use.</exception>
+    public static IReadOnlyList<int?> SlotCpusHere(PackManifest manifest) =>
+        SlotCpus(manifest, Linux.CpuTopology.AllowedCpus(), Linux.CpuTopology.CgroupCpuLimit());
 }
 
 public sealed class WorkerPlanException(string message) : Exception(message);

@@ -1,7 +1,7 @@
 namespace Gopherpack.Master;
 
 /// <summary>One worker process: from spawn until it is reaped. Carries the settings of its generation's manifest.</summary>
-public sealed class WorkerProcess(long id, int slot, int pid, int? cpu, int generation, DateTimeOffset startedAt)
+internal sealed class WorkerProcess(long id, int slot, int pid, int? cpu, int generation, DateTimeOffset startedAt)
 {
     public long Id { get; } = id;
     public int Slot { get; } = slot;

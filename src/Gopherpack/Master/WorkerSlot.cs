@@ -1,10 +1,10 @@
 namespace Gopherpack.Master;
 
 /// <summary>What a slot is doing: serving (its worker starting, ready or draining), waiting to restart, or given up.</summary>
-public enum SlotState { Active, Backoff, Failed }
+internal enum SlotState { Active, Backoff, Failed }
 
 /// <summary>A place in the pack that outlives the processes in it (nginx's model): CPU, generation, restart history.</summary>
-public sealed class WorkerSlot(int index, int? cpu, int generation, Manifest.RestartSpec restart)
+internal sealed class WorkerSlot(int index, int? cpu, int generation, Manifest.RestartSpec restart)
 {
     public int Index { get; } = index;
     public int? Cpu { get; } = cpu;

@@ -2,4 +2,4 @@ namespace Gopherpack.Master;
 
 public enum WorkerState { Starting, Ready, Draining, Backoff, Failed }
 
-public enum PackState { Starting, Running, Stopping, Stopped }
+internal enum PackState { Starting, Running, Stopping, Stopped }

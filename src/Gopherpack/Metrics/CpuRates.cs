@@ -7,7 +7,7 @@ namespace Gopherpack.Metrics;
 /// status reads at least <see cref="MinWindow"/> apart (the first read gives the average since the worker started).
 /// Nothing is sampled between reads. Used on the master's loop only.
 /// </summary>
-public sealed class CpuRates
+internal sealed class CpuRates
 {
     private static readonly TimeSpan MinWindow = TimeSpan.FromMilliseconds(500);
     private Dictionary<int, Sample> _samples = [];

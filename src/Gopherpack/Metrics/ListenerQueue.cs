@@ -9,7 +9,7 @@ namespace Gopherpack.Metrics;
 /// A reuseport listener has one socket, so one queue, per slot: its queues are read one by one, never summed,
 /// because one stopped worker fills its own slot's queue while the other slots' stay empty.
 /// </summary>
-public static class ListenerQueue
+internal static class ListenerQueue
 {
     private const int IpProtoTcp = 6, TcpInfo = 11;
     /// <summary>struct tcp_info: eight one-byte fields, then u32 rto, ato, snd_mss, rcv_mss, unacked, sacked.</summary>
@@ -47,4 +47,4 @@ public static class ListenerQueue
 }
 
 /// <param name="Slot">The slot whose socket this is (reuseport); null for a shared listener.</param>
-public readonly record struct QueueReading(int? Slot, long Length, long Limit);
+internal readonly record struct QueueReading(int? Slot, long Length, long Limit);

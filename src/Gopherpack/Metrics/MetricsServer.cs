@@ -10,7 +10,7 @@ namespace Gopherpack.Metrics;
 /// connection, that answers <c>GET /metrics</c> (text 0.0.4, or OpenMetrics when Accept asks for it) on the
 /// thread pool from <see cref="MetricsSnapshot"/>s, never through the master's event loop.
 /// </summary>
-public sealed class MetricsServer : IAsyncDisposable
+internal sealed class MetricsServer : IAsyncDisposable
 {
     public const int MaxRequestBytes = 8192, MaxClients = 32;
     /// <summary>How long a client has to send its request head; then the connection is closed.</summary>
@@ -133,7 +133,7 @@ public sealed class MetricsServer : IAsyncDisposable
             if (request?.Method != "HEAD") await client.SendAsync(payload, SocketFlags.None, timeout.Token);
             client.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { /* the scraper went away or was too slow, or the master is closing */ }
         catch (Exception e)
         {
             _log.Warn("metrics", $"answering a scrape failed: {e.GetType().Name}: {e.Message}");

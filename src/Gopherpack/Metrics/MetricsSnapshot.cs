@@ -10,7 +10,7 @@ namespace Gopherpack.Metrics;
 /// </summary>
 /// <param name="Workers">Worker count by lower-case state (every state present, zero or not).</param>
 /// <param name="Serving">The serving generation's slots that hold a worker: slot and pid.</param>
-public sealed record MetricsSnapshot(
+internal sealed record MetricsSnapshot(
     string Pack,
     int Generation,
     int Slots,
@@ -37,4 +37,4 @@ public sealed record MetricsSnapshot(
 
 /// <param name="Sockets">The listener's TCP sockets (one, or one per slot in reuseport mode); none for a unix listener.</param>
 /// <param name="PerSlot">Reuseport: socket i is slot i's, and each has its own accept queue.</param>
-public sealed record ListenerSample(string Name, IReadOnlyList<Socket> Sockets, bool PerSlot);
+internal sealed record ListenerSample(string Name, IReadOnlyList<Socket> Sockets, bool PerSlot);

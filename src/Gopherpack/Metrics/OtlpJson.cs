@@ -8,7 +8,7 @@ namespace Gopherpack.Metrics;
 /// <c>Content-Type: application/json</c>): the same names and labels (as attributes) as the Prometheus text; gauges
 /// as gauges, counters as cumulative monotonic sums, the reload histogram as a cumulative explicit-bucket histogram.
 /// </summary>
-public sealed class OtlpJson : IMetricsSink
+internal sealed class OtlpJson : IMetricsSink
 {
     private readonly List<Family> _families = [];
 

@@ -11,7 +11,7 @@ namespace Gopherpack.Metrics;
 /// never waits on the loop. One POST per connection (<c>Connection: close</c>), as seldom as it is. A receiver that is
 /// down or refuses is logged once (and once more when pushes succeed again); the next interval tries again.
 /// </summary>
-public sealed class OtlpPusher : IAsyncDisposable
+internal sealed class OtlpPusher : IAsyncDisposable
 {
     private static readonly TimeSpan MaxRequestTime = TimeSpan.FromSeconds(10);
     private readonly OtlpSpec _spec;

@@ -4,7 +4,7 @@ namespace Gopherpack.Metrics;
 /// The pack's counters: restarts per slot, reloads and upgrades by outcome, reload durations. The supervisor
 /// counts on its loop; scrapes read them from any thread, so a scrape never waits on the loop.
 /// </summary>
-public sealed class PackCounters
+internal sealed class PackCounters
 {
     /// <summary>Upper bounds (seconds) of <c>gopherpack_reload_duration_seconds</c>: a surge reload of a .NET app takes 0.3 to a few seconds.</summary>
     public static readonly IReadOnlyList<double> ReloadBuckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -55,7 +55,7 @@ public sealed class PackCounters
 }
 
 /// <param name="ReloadBuckets">Cumulative counts per bound of <see cref="PackCounters.ReloadBuckets"/>.</param>
-public sealed record CounterValues(
+internal sealed record CounterValues(
     IReadOnlyDictionary<int, long> Restarts,
     long ReloadsSucceeded,
     long ReloadsFailed,

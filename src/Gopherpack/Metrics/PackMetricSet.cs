@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gopherpack.Metrics;
 
 /// <summary>Receives the pack's metrics, family by family: the Prometheus text, or an OTLP push.</summary>
-public interface IMetricsSink
+internal interface IMetricsSink
 {
     /// <param name="type">gauge, counter or histogram (whose samples follow as NAME_bucket with le, NAME_sum, NAME_count).</param>
     void Family(string name, string type, string help);
@@ -14,7 +14,7 @@ public interface IMetricsSink
 /// The metrics a master exports, read from a <see cref="MetricsSnapshot"/>, the counters, and /proc and TCP_INFO at the
 /// moment they are written. Label values are lower case, except listener names, which are the manifest's.
 /// </summary>
-public static class PackMetricSet
+internal static class PackMetricSet
 {
     /// <param name="process">RSS bytes and CPU seconds of a pid (null when it is gone).</param>
     /// <param name="queue">A listener's accept queues and backlogs: one, or one per slot for a reuseport listener (none when unknown).</param>

@@ -4,7 +4,7 @@ namespace Gopherpack.Metrics;
 /// The pack's metrics as scrapes see them: the latest <see cref="MetricsSnapshot"/> the event loop published,
 /// the counters, and /proc and TCP_INFO read at scrape time. Safe to use from any thread.
 /// </summary>
-public sealed class PackMetrics(PackCounters counters)
+internal sealed class PackMetrics(PackCounters counters)
 {
     private volatile MetricsSnapshot? _snapshot;
 

@@ -8,7 +8,7 @@ namespace Gopherpack.Metrics;
 /// Renders the pack's metrics in the Prometheus text format 0.0.4, or in OpenMetrics 1.0 (counter families named
 /// without <c>_total</c>, <c># EOF</c> at the end). Label values are lower case, except listener names, which are the manifest's.
 /// </summary>
-public static class PrometheusText
+internal static class PrometheusText
 {
     public const string TextContentType = "text/plain; version=0.0.4; charset=utf-8";
     public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";

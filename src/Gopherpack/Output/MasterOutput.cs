@@ -7,7 +7,7 @@ namespace Gopherpack.Output;
 /// them and never block. An fd that is closed (or taken by the runtime after a <c>2&gt;&amp;-</c>) is a sink that
 /// drops; when stdout and stderr are the same file (a log file, <c>2&gt;&amp;1</c>) they share one sink, so lines keep their order.
 /// </summary>
-public sealed class MasterOutput
+internal sealed class MasterOutput
 {
     private static readonly Lazy<MasterOutput> Process = new(() => new MasterOutput());
 

@@ -10,7 +10,7 @@ namespace Gopherpack.Output;
 /// reader is slow or gone the buffer fills and further lines are dropped and counted; a note with the
 /// count is written once the output moves again. The master's event loop can therefore never block on it.
 /// </summary>
-public sealed class OutputSink
+internal sealed class OutputSink
 {
     /// <summary>Bytes a worker line may take of the buffer; the master's own log lines may use twice as much.</summary>
     public const int DefaultCapacity = 1024 * 1024;

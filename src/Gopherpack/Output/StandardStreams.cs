@@ -18,7 +18,7 @@ internal static class StandardStreams
         return info.Type switch
         {
             FileType.IfFifo => target is not null && !ProcessReadsPipe(fd, target),
-            FileType.IfSock => !IsListening(fd),
+            FileType.IfSock => !Libc.IsListeningSocket(fd),
             FileType.IfReg => target is not null && !target.StartsWith("/memfd:", StringComparison.Ordinal),
             FileType.IfChr => true,
             _ => false,
@@ -46,12 +46,5 @@ internal static class StandardStreams
             if (flags >= 0 && (flags & Libc.O_ACCMODE) == Libc.O_RDONLY) return true;
         }
         return false;
-    }
-
-    private static unsafe bool IsListening(int fd)
-    {
-        const int SolSocket = 1, SoAcceptConn = 30;
-        int value = 0, length = sizeof(int);
-        return Libc.getsockopt(fd, SolSocket, SoAcceptConn, &value, &length) == 0 && value != 0;
     }
 }

@@ -17,7 +17,7 @@ namespace Gopherpack.Runtime;
 /// emulation), and an fcntl lock can be queried (F_OFD_GETLK) without taking it, so readers
 /// (<see cref="Holder"/>) never get in a starting master's way.
 /// </summary>
-public sealed unsafe class PidFile : IDisposable
+internal sealed unsafe class PidFile : IDisposable
 {
     private const int Attempts = 100;
     private static int _tempCounter;
@@ -30,10 +30,7 @@ public sealed unsafe class PidFile : IDisposable
 
     public string Path { get; }
 
-    /// <summary>
-    /// The fd whose open file description holds the lock. A successor master (upgrade) that inherits
-    /// it holds the lock too, then calls <see cref="TakeOver"/> to publish its own pid.
-    /// </summary>
+    /// <summary>The fd whose open file description holds the lock.</summary>
     public int LockFd { get; private set; }
 
     /// <summary>Takes the pid file for this process: creates it, or replaces a stale one.</summary>
@@ -89,24 +86,6 @@ public sealed unsafe class PidFile : IDisposable
             }
         }
         throw new RuntimeDirectoryException($"pid file '{path}' keeps changing under this master; is something else writing it?");
-    }
-
-    /// <summary>
-    /// For a new master that inherited its predecessor's <see cref="LockFd"/> (so it holds the lock already):
-    /// publishes its own pid file, locked by itself, and closes the inherited fd.
-    /// </summary>
-    /// <exception cref="PidFileLockedException">The inherited fd does not hold the lock (someone else does).</exception>
-    public static PidFile TakeOver(string path, int inheritedLockFd)
-    {
-        if (!TryLock(inheritedLockFd, Libc.F_WRLCK)) throw new PidFileLockedException(path, ReadPid(inheritedLockFd));
-        try
-        {
-            return new PidFile(path, Publish(path));
-        }
-        finally
-        {
-            Libc.close(inheritedLockFd);
-        }
     }
 
     /// <summary>
@@ -254,7 +233,7 @@ public sealed unsafe class PidFile : IDisposable
 }
 
 /// <summary>A live master holds the pid file's lock.</summary>
-public sealed class PidFileLockedException(string path, int? holder)
+internal sealed class PidFileLockedException(string path, int? holder)
     : Exception($"a live master{(holder is { } p ? $" (pid {p})" : "")} holds '{path}'")
 {
     public string PidFilePath { get; } = path;

@@ -85,4 +85,4 @@ public sealed class RuntimeDirectory(string path)
     public int? RunningMaster(string pack) => global::Gopherpack.Runtime.PidFile.Holder(PidFile(pack));
 }
 
-public sealed class RuntimeDirectoryException(string message) : Exception(message);
+internal sealed class RuntimeDirectoryException(string message) : Exception(message);

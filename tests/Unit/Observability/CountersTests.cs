@@ -52,7 +52,7 @@ public sealed class CountersTests
         supervisor.Handle(new ReloadRequested(manifest, [0, 1], ReloadStrategy.Surge, _ => { }));
         _host.Now += TimeSpan.FromMilliseconds(700);
         Ready(supervisor);
-        supervisor.Handle(new ReloadRejected(new Gopherpack.Master.ReloadResult(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "invalid"), "invalid manifest"));
+        supervisor.Handle(new ReloadRejected(new Gopherpack.Master.ReloadOutcome(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "invalid"), "invalid manifest"));
         var counters = supervisor.Counters.Read();
         Assert.Equal((1, 1), (counters.ReloadsSucceeded, counters.ReloadsFailed));
         Assert.Equal(1, counters.ReloadCount);

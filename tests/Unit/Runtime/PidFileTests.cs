@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Gopherpack.Runtime;
 using Gopherpack.Tests.Support;
 
@@ -8,10 +7,8 @@ namespace Gopherpack.Tests.Runtime;
 /// The pid file lock. OFD locks conflict between open file descriptions even within one process,
 /// so one test process can play several masters.
 /// </summary>
-public sealed partial class PidFileTests
+public sealed class PidFileTests
 {
-    [LibraryImport("libc", SetLastError = true)] private static partial int dup(int fd);
-
     [Fact]
     public void A_second_master_is_refused_and_told_who_holds_the_pack()
     {
@@ -76,13 +73,12 @@ public sealed partial class PidFileTests
     }
 
     [Fact]
-    public void A_successor_that_inherited_the_lock_takes_the_pid_file_over_without_a_gap()
+    public void A_successor_replaces_the_pid_file_of_a_live_predecessor_without_a_gap()
     {
         using var dir = new TempDir();
         var path = Path.Combine(dir.Path, "p.pid");
         var old = PidFile.Acquire(path, _ => { });
-        var inherited = dup(old.LockFd); // what posix_spawn hands a new master
-        using var successor = PidFile.TakeOver(path, inherited);
+        using var successor = PidFile.Replace(path); // the old master still holds its lock, as during an upgrade's hand-over
         Assert.Throws<PidFileLockedException>(() => PidFile.Acquire(path, _ => { }));
         old.Dispose(); // the old master exits: it must not remove its successor's file
         Assert.True(File.Exists(path));

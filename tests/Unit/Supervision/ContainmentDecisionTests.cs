@@ -9,7 +9,7 @@ public sealed class ContainmentDecisionTests : SupervisorFixture
 {
     private static PackManifest Manifest(string command) => Standard(command, limitRestarts: 2);
 
-    protected override PackManifest Manifest() => Manifest("/bin/v1");
+    private protected override PackManifest Manifest() => Manifest("/bin/v1");
 
     private static void Ready(Supervisor supervisor) => ReadyAll(supervisor);
 
@@ -129,7 +129,7 @@ public sealed class ContainmentDecisionTests : SupervisorFixture
     public void A_rejected_reload_becomes_the_last_reload_with_its_reason()
     {
         var supervisor = Running(1);
-        supervisor.Handle(new ReloadRejected(new ReloadResult(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "/app.yml: the manifest is invalid", Output: ["/app.yml:3:5: 'workers' must be auto or 1..1024"]), "refused (SIGHUP): ..."));
+        supervisor.Handle(new ReloadRejected(new ReloadOutcome(false, 0, ReloadStrategy.Surge, TimeSpan.Zero, "/app.yml: the manifest is invalid", Output: ["/app.yml:3:5: 'workers' must be auto or 1..1024"]), "refused (SIGHUP): ..."));
         Assert.False(supervisor.LastReload!.Ok);
         Assert.Equal(1, supervisor.LastReload.Generation);
         Assert.Contains("/app.yml:3:5", Assert.Single(supervisor.LastReload.Output!));

@@ -8,7 +8,7 @@ namespace Gopherpack.Tests.Supervision;
 public sealed class OutOfFdsDecisionTests : SupervisorFixture
 {
 
-    protected override PackManifest Manifest() => Bare("/bin/true");
+    private protected override PackManifest Manifest() => Bare("/bin/true");
 
     [Fact]
     public void A_start_that_runs_out_of_fds_stops_the_spawned_workers_and_exits_1_with_the_cause()

@@ -4,7 +4,7 @@ using Gopherpack.Master;
 namespace Gopherpack.Tests.Supervision;
 
 /// <summary>An <see cref="ISupervisorHost"/> that records what the supervisor decided, on a clock the test moves.</summary>
-public sealed class RecordingHost : ISupervisorHost, IMasterLog
+internal sealed class RecordingHost : ISupervisorHost, IMasterLog
 {
     private int _nextPid = 1000;
 

@@ -8,7 +8,7 @@ public sealed class ReloadDecisionTests : SupervisorFixture
 {
     private static PackManifest Manifest(string command) => Bare(command) with { Restart = new RestartSpec { LimitRestarts = 3 } };
 
-    protected override PackManifest Manifest() => Manifest("/bin/v1");
+    private protected override PackManifest Manifest() => Manifest("/bin/v1");
 
     /// <summary>A running pack whose start signals are forgotten: the test sees only what the reload sends.</summary>
     private Supervisor Running(int workers = 2)

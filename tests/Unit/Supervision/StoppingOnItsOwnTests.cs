@@ -135,7 +135,7 @@ public sealed class StoppingOnItsOwnTests : SupervisorFixture
     {
         var supervisor = Started(2);
         AllReady(supervisor);
-        ReloadResult? result = null;
+        ReloadOutcome? result = null;
         supervisor.Handle(new ReloadRequested(supervisor.Manifest, [0, 1], ReloadStrategy.Surge, r => result = r));
         var fresh = supervisor.Workers.Where(w => w.Generation == 2).ToList();
         Assert.Equal(2, fresh.Count);

@@ -6,7 +6,7 @@ namespace Gopherpack.Tests.Supervision;
 
 public sealed class SupervisorTests : SupervisorFixture
 {
-    protected override PackManifest Manifest() => Standard("/bin/true");
+    private protected override PackManifest Manifest() => Standard("/bin/true");
 
     private Supervisor Started(int workers, Func<PackManifest, PackManifest> change) => Started(workers, change(Manifest()));
 

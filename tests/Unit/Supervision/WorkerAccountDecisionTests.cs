@@ -13,7 +13,7 @@ public sealed class WorkerAccountDecisionTests : SupervisorFixture
 {
     private static readonly UnixAccount Nobody = UnixAccounts.User("nobody")!;
 
-    protected override PackManifest Manifest() => Standard("/bin/true") with { WorkingDirectory = "/srv/app" };
+    private protected override PackManifest Manifest() => Standard("/bin/true") with { WorkingDirectory = "/srv/app" };
 
     private static IReadOnlyList<string> SetupFailed(string reason) => ["some output", WorkerLauncher.SetupFailedPrefix + reason];
 

@@ -8,9 +8,9 @@ namespace Gopherpack.Master.Upgrade;
 
 /// <summary>What <c>gopherpack upgrade</c> (or SIGUSR2) asks for.</summary>
 /// <param name="Executable">The new master's program (a native gopherpack, or a gopherpack.dll run with dotnet); null: this master's own.</param>
-public sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeResult> Respond);
+internal sealed record UpgradeRequest(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeOutcome> Respond);
 
-public sealed record UpgradeResult(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
+internal sealed record UpgradeOutcome(bool Ok, int OldPid, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
 
 /// <summary>
 /// The old master's side of an upgrade, run on its event loop. It starts the new master with every
@@ -19,7 +19,7 @@ public sealed record UpgradeResult(bool Ok, int OldPid, int? NewPid, int? Genera
 /// over the pid file and control socket, and this master drains its workers and exits. If the new
 /// master fails, exits or is not ready in time, it is stopped and this master serves on.
 /// </summary>
-public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? selfCommand)
+internal sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? selfCommand)
 {
     private Attempt? _current;
     private readonly HashSet<int> _children = [];
@@ -73,7 +73,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (refusal is not null)
         {
             Log.Warn("upgrade", $"refused ({request.RequestedBy}): {refusal}");
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, refusal, Refused: true));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, refusal, Refused: true));
             return;
         }
         IReadOnlyList<string> command;
@@ -83,7 +83,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         }
         catch (UpgradeException e)
         {
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, e.Message));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, e.Message));
             return;
         }
 
@@ -99,7 +99,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
             status.Dispose();
             commit.Dispose();
             Log.Error("upgrade", $"the new master could not be started: {e.Message}");
-            request.Respond(new UpgradeResult(false, Environment.ProcessId, null, null, TimeSpan.Zero, $"the new master could not be started: {e.Message}"));
+            request.Respond(new UpgradeOutcome(false, Environment.ProcessId, null, null, TimeSpan.Zero, $"the new master could not be started: {e.Message}"));
             return;
         }
         status.CloseWrite();
@@ -220,7 +220,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
                 host.OnLoop(() => OnStatus(attempt, message));
             }
         }
-        catch (IOException) { }
+        catch (IOException) { /* the new master's end is gone: the end of its status, as below */ }
         host.OnLoop(() => OnStatus(attempt, null));
     }
 
@@ -229,24 +229,24 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         if (_current != attempt) return;
         switch (line)
         {
-            case not null when line.StartsWith("pid ", StringComparison.Ordinal):
-                if (int.TryParse(line.AsSpan(4), out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
+            case not null when UpgradeHandshake.ArgumentOf(line, UpgradeHandshake.Pid) is { } pidText:
+                if (int.TryParse(pidText, out var masterPid) && masterPid > 0 && masterPid != attempt.Pid)
                 {
                     attempt.MasterPid = masterPid;
                     _masterOfChild[attempt.Pid] = masterPid;
                     Log.Info("upgrade", $"the new master is {attempt.Name}");
                 }
                 break;
-            case "ready":
+            case UpgradeHandshake.Ready:
                 attempt.Committed = true;
                 Log.Info("upgrade", $"new master {attempt.Name} is ready after {Duration.Format(host.Now - attempt.StartedAt)}; handing over");
-                if (!Send(attempt, "commit")) Fail(attempt, $"the new master ({attempt.Name}) went away while taking over");
+                if (!UpgradeHandshake.TryWriteLine(attempt.Commit, UpgradeHandshake.Commit)) Fail(attempt, $"the new master ({attempt.Name}) went away while taking over");
                 break;
-            case not null when line.StartsWith("taken", StringComparison.Ordinal):
-                Succeed(attempt, int.TryParse(line.AsSpan(5).Trim(), out var generation) ? generation : null);
+            case not null when line.StartsWith(UpgradeHandshake.Taken, StringComparison.Ordinal):
+                Succeed(attempt, int.TryParse(line.AsSpan(UpgradeHandshake.Taken.Length).Trim(), out var generation) ? generation : null);
                 break;
-            case not null when line.StartsWith("failed ", StringComparison.Ordinal):
-                Fail(attempt, line["failed ".Length..]);
+            case not null when UpgradeHandshake.ArgumentOf(line, UpgradeHandshake.Failed) is { } reason:
+                Fail(attempt, reason);
                 break;
             case null:
                 Fail(attempt, $"the new master ({attempt.Name}) exited before it took over{(attempt.Exit is { } exit ? $" ({exit})" : "")}; its output is in the master's log (RUNTIME-DIR/NAME.log for a pack started with 'gopherpack start', else the master's standard error)");
@@ -268,7 +268,7 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         var duration = host.Now - attempt.StartedAt;
         Successor = attempt.Pid;
         Log.Info("upgrade", $"master {attempt.Name} serves generation {generation} after {Duration.Format(duration)}; this master's workers drain, then it exits");
-        attempt.Request.Respond(new UpgradeResult(true, Environment.ProcessId, attempt.MasterPid, generation, duration));
+        attempt.Request.Respond(new UpgradeOutcome(true, Environment.ProcessId, attempt.MasterPid, generation, duration));
         host.HandOver(attempt.MasterPid);
     }
 
@@ -294,19 +294,8 @@ public sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>? s
         var duration = host.Now - attempt.StartedAt;
         Log.Error("upgrade", $"upgrade failed: {reason}; this master (pid {Environment.ProcessId}) keeps serving generation {host.Supervisor.Generation}");
         host.Notifier.Ready($"serving generation {host.Supervisor.Generation}; the last upgrade failed: {reason}");
-        attempt.Request.Respond(new UpgradeResult(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
-    }
-
-    private static bool Send(Attempt attempt, string line)
-    {
-        try
-        {
-            attempt.Commit.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            attempt.Commit.Flush();
-            return true;
-        }
-        catch (IOException) { return false; }
+        attempt.Request.Respond(new UpgradeOutcome(false, Environment.ProcessId, attempt.MasterPid, null, duration, reason));
     }
 }
 
-public sealed class UpgradeException(string message) : Exception(message);
+internal sealed class UpgradeException(string message) : Exception(message);

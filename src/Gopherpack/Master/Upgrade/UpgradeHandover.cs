@@ -11,7 +11,7 @@ namespace Gopherpack.Master.Upgrade;
 /// in reuseport mode) and which sockets it closed while its draining workers may still hold them, plus
 /// the two handshake pipes.
 /// </summary>
-public sealed record UpgradeHandover
+internal sealed record UpgradeHandover
 {
     public const string Variable = "GOPHERPACK_UPGRADE";
 
@@ -50,7 +50,7 @@ public sealed record UpgradeHandover
     /// The worker count the new master runs instead of its manifest's: the old master's scaled count, as a
     /// reload keeps it, unless the manifest changed <c>workers</c> since; null to follow the manifest.
     /// </summary>
-    public int? KeptWorkers(PackManifest manifest) => ScaledWorkers is { } scaled and >= 1 and <= 1024 && manifest.Workers == ManifestWorkers ? scaled : null;
+    public int? KeptWorkers(PackManifest manifest) => ScaledWorkers is { } scaled and >= 1 and <= PackManifest.MaxWorkers && manifest.Workers == ManifestWorkers ? scaled : null;
 
     public string ToJson() => JsonSerializer.Serialize(this, UpgradeJson.Default.UpgradeHandover);
 
@@ -75,21 +75,21 @@ public sealed record UpgradeHandover
         try
         {
             using var status = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(StatusFd, ownsHandle: true), FileAccess.Write, 1);
-            status.Write(System.Text.Encoding.UTF8.GetBytes("failed " + reason.ReplaceLineEndings(" | ") + "\n"));
+            UpgradeHandshake.TryWriteLine(status, UpgradeHandshake.FailedLine(reason));
         }
-        catch (IOException) { }
+        catch (IOException) { /* the old master has gone: nobody is left to tell */ }
     }
 
-    public IReadOnlyList<InheritedListener> AdoptListeners() =>
-        Listeners.Select(l => new InheritedListener(l.Name, l.Address, l.Mode, l.KeepFile,
+    public IReadOnlyList<AdoptedListener> AdoptListeners() =>
+        Listeners.Select(l => new AdoptedListener(l.Name, l.Address, l.Mode, l.KeepFile,
             l.Fds.Select(fd => SocketActivation.Adopt(fd, l.Name)).ToList())).ToList();
 }
 
 /// <param name="Address">metrics.address as the old master's manifest gives it (an IPEndPoint's text).</param>
 /// <param name="Fd">The inherited fd of its listening socket.</param>
-public sealed record HandedMetrics(string Address, int Fd);
+internal sealed record HandedMetrics(string Address, int Fd);
 
-public sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
+internal sealed record HandedListener(string Name, string Address, ListenerMode Mode, bool KeepFile, IReadOnlyList<int> Fds);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(UpgradeHandover))]

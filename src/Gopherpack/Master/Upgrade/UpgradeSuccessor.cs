@@ -11,7 +11,7 @@ namespace Gopherpack.Master.Upgrade;
 /// and control socket, tells systemd its MAINPID, and answers <c>taken</c>. If its workers fail first it
 /// says <c>failed REASON</c> and stops; if the old master aborts (EOF on the commit pipe) it stops too.
 /// </summary>
-public sealed class UpgradeSuccessor
+internal sealed class UpgradeSuccessor
 {
     private readonly UpgradeHandover _handover;
     private readonly MasterHost _host;
@@ -24,7 +24,7 @@ public sealed class UpgradeSuccessor
         _host = host;
         _status = new FileStream(new SafeFileHandle(handover.StatusFd, ownsHandle: true), FileAccess.Write, 1);
         // The old master started a program that may not be this one: a wrapper script that runs it without exec.
-        Write($"pid {Environment.ProcessId}");
+        Write(UpgradeHandshake.PidLine(Environment.ProcessId));
     }
 
     /// <summary>The old master this one replaces.</summary>
@@ -44,7 +44,7 @@ public sealed class UpgradeSuccessor
     public void OnPackReady(TimeSpan elapsed)
     {
         Log.Info("upgrade", $"generation {_host.Supervisor.Generation} ready in {Duration.Format(elapsed)}; asking master pid {From} to hand over");
-        if (!Write("ready"))
+        if (!Write(UpgradeHandshake.Ready))
         {
             Abort($"master pid {From} went away before the hand-over");
             return;
@@ -57,7 +57,7 @@ public sealed class UpgradeSuccessor
     {
         if (_finished) return;
         Failure = reason;
-        Write("failed " + reason.ReplaceLineEndings(" | "));
+        Write(UpgradeHandshake.FailedLine(reason));
         Finish();
     }
 
@@ -70,8 +70,8 @@ public sealed class UpgradeSuccessor
             using var reader = new StreamReader(commit, Encoding.UTF8);
             line = await reader.ReadLineAsync();
         }
-        catch (IOException) { }
-        if (line == "commit") _host.OnLoop(TakeOver);
+        catch (IOException) { /* the old master's end is gone: no commit, so abort below */ }
+        if (line == UpgradeHandshake.Commit) _host.OnLoop(TakeOver);
         else _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
     }
 
@@ -84,7 +84,7 @@ public sealed class UpgradeSuccessor
         _host.Notifier.Unsilence();
         _host.Notifier.Ready($"serving generation {generation} with {_host.Supervisor.Slots.Count} worker(s); upgraded from master pid {From}", mainPid: Environment.ProcessId);
         Log.Info("upgrade", $"took over from master pid {From}: pid file and control socket are this master's (pid {Environment.ProcessId})");
-        Write($"taken {generation}");
+        Write(UpgradeHandshake.TakenLine(generation));
         Finish();
     }
 
@@ -103,14 +103,5 @@ public sealed class UpgradeSuccessor
         _status.Dispose();
     }
 
-    private bool Write(string line)
-    {
-        try
-        {
-            _status.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            _status.Flush();
-            return true;
-        }
-        catch (IOException) { return false; }
-    }
+    private bool Write(string line) => UpgradeHandshake.TryWriteLine(_status, line);
 }
