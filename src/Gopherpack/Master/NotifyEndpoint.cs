@@ -65,10 +65,11 @@ internal sealed class NotifyEndpoint : IDisposable
                 await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _stop.Token);
                 while (Receive(buffer) is var (length, sender) && length >= 0)
                 {
-                    if (sender == workerPid || (sender > 0 && Processes.GroupOf(sender) == workerPid))
+                    var group = sender > 0 && sender != workerPid ? Processes.GroupOf(sender) : workerPid;
+                    if (sender == workerPid || group == workerPid)
                         _onMessage(Encoding.UTF8.GetString(buffer, 0, length));
                     else
-                        Dropped(sender, workerPid);
+                        Dropped(sender, workerPid, senderGone: sender > 0 && group < 0);
                 }
             }
         }
@@ -78,13 +79,21 @@ internal sealed class NotifyEndpoint : IDisposable
         }
     }
 
-    private void Dropped(int sender, int workerPid)
+    /// <param name="senderGone">
+    /// The sender had exited before its process group could be read (a helper that sends and exits at once, as
+    /// systemd-notify does): nothing then tells it from a process outside the group, so it is dropped too, as systemd
+    /// drops such a message it cannot attribute.
+    /// </param>
+    private void Dropped(int sender, int workerPid, bool senderGone)
     {
         _dropped++;
         var now = Environment.TickCount64;
         if (_lastDropLog != long.MinValue && now - _lastDropLog < (long)DropLogInterval.TotalMilliseconds) return;
         _lastDropLog = now;
-        _onDropped($"dropped {_dropped} notify message(s) so far on {Path} from a process outside worker pid {workerPid}'s process group (last from pid {sender})");
+        var why = senderGone
+            ? $"last from pid {sender}, which had exited before its process group could be checked: send from the worker itself, or from a helper that outlives the message"
+            : $"last from pid {sender}";
+        _onDropped($"dropped {_dropped} notify message(s) so far on {Path} from a process outside worker pid {workerPid}'s process group ({why})");
     }
 
     /// <summary>One datagram and its sender's pid (0 if the kernel named none); length -1 when none is queued.</summary>

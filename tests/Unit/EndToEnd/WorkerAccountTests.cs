@@ -344,11 +344,12 @@ public sealed class WorkerAccountTests
     {
         RequireRoot();
         using var dir = OpenTempDir();
-        // sh is the worker (its process group's leader); perl, its child, sends READY=1 for it.
+        // sh is the worker (its process group's leader); perl, its child, sends READY=1 for it and lives on (a helper that
+        // exits at once may be gone before the master can read its process group: such a message is dropped, as systemd does).
         await using var pack = await PackProcess.StartAsync("""
             name: helper
             command: sh
-            args: ["-c", "perl -MSocket -e 'socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die; send($s, q(READY=1), 0, pack_sockaddr_un($ARGV[0])) or die' \"$NOTIFY_SOCKET\"; exec sleep 300"]
+            args: ["-c", "perl -MSocket -e 'socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die; send($s, q(READY=1), 0, pack_sockaddr_un($ARGV[0])) or die; sleep 300' \"$NOTIFY_SOCKET\" & exec sleep 300"]
             workers: 1
             user: nobody
             ready: { mode: notify, timeout: 60s }
