@@ -16,7 +16,8 @@ internal sealed record SpawnRequest(
     int StderrFd,
     IReadOnlyList<int> InheritedFds,
     int? Cpu,
-    bool NewSession = false);
+    bool NewSession = false,
+    int? StdinFd = null);
 
 /// <summary>
 /// Starts processes with posix_spawn from one long-lived thread. The thread pins itself to the
@@ -122,7 +123,7 @@ internal sealed unsafe class PosixSpawner : IDisposable
     }
 
     /// <summary>
-    /// stdin from /dev/null, stdout/stderr and the inherited fds moved into place, every other fd closed.
+    /// stdin from /dev/null (or the request's), stdout/stderr and the inherited fds moved into place, every other fd closed.
     /// Sources are first copied above all of them, so a source that sits on a target number is never clobbered.
     /// </summary>
     private static void AddFileActions(void* actions, SpawnRequest request, NativeStrings strings)
@@ -130,13 +131,18 @@ internal sealed unsafe class PosixSpawner : IDisposable
         var sources = new List<int> { request.StdoutFd, request.StderrFd };
         sources.AddRange(request.InheritedFds);
         var targets = Enumerable.Range(1, sources.Count).ToList();
+        if (request.StdinFd is { } stdin)
+        {
+            sources.Insert(0, stdin);
+            targets.Insert(0, 0);
+        }
         var scratch = Math.Max(sources.Max(), targets[^1]) + 1;
         // posix_spawn refuses (EBADF) an fd number at or past the nofile limit: the master has too many fds open.
         if (Libc.getrlimit(Libc.RLIMIT_NOFILE, out var nofile) == 0 && (ulong)(scratch + sources.Count) > nofile.Current)
             throw SpawnException.OutOfFds($"handing a worker its fds needs fd numbers up to {scratch + sources.Count - 1}");
         for (var i = 0; i < sources.Count; i++) Check(Libc.posix_spawn_file_actions_adddup2(actions, sources[i], scratch + i), "adddup2");
         for (var i = 0; i < sources.Count; i++) Check(Libc.posix_spawn_file_actions_adddup2(actions, scratch + i, targets[i]), "adddup2");
-        Check(Libc.posix_spawn_file_actions_addopen(actions, 0, strings.Add("/dev/null"), Libc.O_RDONLY, 0), "addopen");
+        if (request.StdinFd is null) Check(Libc.posix_spawn_file_actions_addopen(actions, 0, strings.Add("/dev/null"), Libc.O_RDONLY, 0), "addopen");
         Check(Libc.posix_spawn_file_actions_addchdir_np(actions, strings.Add(request.WorkingDirectory)), "addchdir");
         Check(Libc.posix_spawn_file_actions_addclosefrom_np(actions, targets[^1] + 1), "addclosefrom");
     }

@@ -332,10 +332,12 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     {
         var launcher = _generations.LauncherOf(launch.Generation);
         if (launcher.DropsTo is not null) OpenNotifyFoldersToWorkers();
+        using var gate = new UnixPipe();
         var pid = _io.Start(launch.WorkerId,
             pid => _manifest.WorkerLogs == WorkerLogMode.Prefix ? $"[{_manifest.Name}/{launch.Slot} {pid}] " : null,
-            (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd)),
+            (notifyPath, stdoutFd, stderrFd) => _spawner.Spawn(launcher.Build(launch, notifyPath, stdoutFd, stderrFd, gate.ReadFd)),
             launcher.DropsTo);
+        gate.CloseRead();
         _workerOfPid[pid] = launch.WorkerId;
         // Not reaped yet, so the pid is still this worker's: its start time names it for the janitor.
         if (ProcessStat.Read(pid) is { } stat)
@@ -346,7 +348,17 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
             // twenty workers leaves none that the janitor does not know.
             UpdateRuntimeFiles();
         }
+        // Only now may the worker's command run (see WorkerLauncher.Build): a kill before this leaves no unlisted worker.
+        OpenStartGate(gate);
         return pid;
+    }
+
+    private unsafe void OpenStartGate(UnixPipe gate)
+    {
+        var word = System.Text.Encoding.ASCII.GetBytes(WorkerLauncher.StartGateWord + "\n");
+        fixed (byte* data = word)
+            if (Libc.write(gate.WriteFd, data, word.Length) != word.Length)
+                Log.Warn("spawn", $"could not open a worker's start gate: {Libc.Error(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}; it exits without running");
     }
 
     private bool _notifyFoldersOpen;

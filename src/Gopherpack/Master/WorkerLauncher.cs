@@ -78,7 +78,12 @@ internal sealed class WorkerLauncher
     public static bool ChangesIdentity(WorkerAccount account) =>
         account.Uid != UnixAccounts.EffectiveUid || account.Gid != UnixAccounts.EffectiveGid;
 
-    public SpawnRequest Build(WorkerLaunch launch, string notifySocket, int stdoutFd, int stderrFd)
+    /// <param name="startGateFd">
+    /// The read end of a pipe the worker waits on (as its stdin, then /dev/null) before its command runs: the master writes "go" once the janitor's
+    /// list names the worker. A master killed before that leaves a process that reads EOF and exits, never a worker
+    /// the janitor does not know (one that ignores its stop signal and closed the lifeline would outlive it).
+    /// </param>
+    public SpawnRequest Build(WorkerLaunch launch, string notifySocket, int stdoutFd, int stderrFd, int startGateFd)
     {
         var listenFds = _listeners.FdsFor(launch.Slot);
         var lifelineChildFd = WorkerContract.FirstListenFd + listenFds.Count;
@@ -100,7 +105,7 @@ internal sealed class WorkerLauncher
 
         var argv = new List<string>();
         if (_setpriv is not null) argv.AddRange([_setpriv, "--pdeathsig", SignalNames.Name(_manifest.Stop.Signal)[3..], .. _dropIdentity, "--"]);
-        argv.AddRange([Shell, "-c", _script]);
+        argv.AddRange([Shell, "-c", StartGate + _script]);
         if (_dropIdentity.Length > 0) argv.Add(_manifest.WorkingDirectory);
         argv.Add(_manifest.Command);
         argv.AddRange(_manifest.Args);
@@ -113,8 +118,14 @@ internal sealed class WorkerLauncher
             StdoutFd: stdoutFd,
             StderrFd: stderrFd,
             InheritedFds: [.. listenFds, _lifelineFd],
-            Cpu: launch.Cpu);
+            Cpu: launch.Cpu,
+            StdinFd: startGateFd);
     }
+
+    /// <summary>The word the master writes to a worker's start gate once it is listed for the janitor.</summary>
+    public const string StartGateWord = "go";
+
+    private const string StartGate = "IFS= read -r gate; exec </dev/null; [ \"$gate\" = " + StartGateWord + " ] || exit 0; ";
 
     private string ListenersJson() =>
         ListenerSettings.Json(_listeners.Listeners.Select((l, i) => ListenerSettings.From(l.Spec, WorkerContract.FirstListenFd + i, l.BoundAddress)));

@@ -109,6 +109,46 @@ public sealed class JanitorHardeningTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A worker that ignores SIGTERM and closes its lifeline fd at once, the master SIGKILLed the moment its Nth child
+    /// appears (between a spawn and the janitor's list naming it): neither the list nor the lifeline search knows it.
+    /// The worker's command now waits on a start gate the master opens only once the list names it, so a master killed
+    /// before that leaves a process that exits by itself.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(6)]
+    [InlineData(12)]
+    public async Task A_master_killed_as_its_nth_child_appears_leaves_no_worker_that_closed_its_lifeline(int children)
+    {
+        var marker = "deaf-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await using var pack = await PackProcess.StartAsync($$"""
+                name: blind
+                command: sh
+                args: ["-c", "trap '' TERM; exec 3<&-; while :; do sleep 1; done", "{{marker}}"]
+                workers: 16
+                cpus: none
+                ready: { mode: delay, delay: 100ms }
+                stop: { timeout: 1s }
+                """, waitReady: false);
+            var master = pack.MasterPid;
+            var clock = Stopwatch.StartNew();
+            // The janitor is the master's first child; workers follow.
+            while (Native.Children(master).Count < children + 1)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the master never had {children + 1} children; log:\n{pack.Log}");
+                Thread.SpinWait(100);
+            }
+            pack.Signal(Native.SIGKILL);
+            await pack.WaitForExit(TimeSpan.FromSeconds(5));
+            await Eventually.True(() => ProcessesNamed(marker).Count == 0, TimeSpan.FromSeconds(1 + 8),
+                $"workers {string.Join(",", ProcessesNamed(marker))} outlived the master killed at its child {children + 1}; master log:\n{pack.Log}");
+        }
+        finally { KillAll(marker); }
+    }
+
+    /// <summary>
     /// A process name may hold a newline and ") " (PR_SET_NAME): a parser that reads /proc/PID/stat line by line, or
     /// takes the fields after the first ')', misreads the start time and takes the worker for another process.
     /// </summary>

@@ -12,7 +12,7 @@ public sealed class OneCoreRuntimeDefaultsTests
         var manifest = ManifestLoader.Parse($"name: a\ncommand: sh\n{envYaml}", "/tmp/a.yml");
         using var listeners = ListenerSet.Bind([], 1);
         var launcher = new WorkerLauncher(manifest, listeners, 99, master ?? new Hashtable());
-        var request = launcher.Build(new WorkerLaunch(1, 0, cpu, 1), "/tmp/n", 1, 2);
+        var request = launcher.Build(new WorkerLaunch(1, 0, cpu, 1), "/tmp/n", 1, 2, 0);
         return request.Environment.Select(e => e.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
     }
 

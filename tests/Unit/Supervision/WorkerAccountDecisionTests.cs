@@ -53,7 +53,7 @@ public sealed class WorkerAccountDecisionTests : SupervisorFixture
         var manifest = ManifestLoader.Parse("name: a\ncommand: sh\nuser: nobody\nenv: { LOGNAME: kept }\n", "/tmp/a.yml");
         using var listeners = ListenerSet.Bind([], 1);
         var launcher = new WorkerLauncher(manifest, listeners, 99, new Hashtable { ["USER"] = "root", ["HOME"] = "/root" });
-        var request = launcher.Build(new WorkerLaunch(1, 0, null, 1), "/tmp/n", 1, 2);
+        var request = launcher.Build(new WorkerLaunch(1, 0, null, 1), "/tmp/n", 1, 2, 0);
 
         var dash = request.Argv.ToList().IndexOf("--");
         Assert.Equal(["--reuid", $"{Nobody.Uid}", "--regid", $"{Nobody.Gid}", "--groups", string.Join(",", UnixAccounts.GroupList("nobody", Nobody.Gid)), "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"],
@@ -75,7 +75,7 @@ public sealed class WorkerAccountDecisionTests : SupervisorFixture
         Assert.Equal(self.Name, manifest.Account!.User);
         using var listeners = ListenerSet.Bind([], 1);
         var launcher = new WorkerLauncher(manifest, listeners, 99, new Hashtable());
-        var request = launcher.Build(new WorkerLaunch(1, 0, null, 1), "/tmp/n", 1, 2);
+        var request = launcher.Build(new WorkerLaunch(1, 0, null, 1), "/tmp/n", 1, 2, 0);
         Assert.DoesNotContain("--reuid", request.Argv);
         Assert.Null(launcher.DropsTo);
         Assert.Contains($"USER={self.Name}", request.Environment);
