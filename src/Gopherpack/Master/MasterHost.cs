@@ -584,7 +584,8 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     private void ForwardForcedStop()
     {
         if (_pendingExit is null) return;
-        foreach (var child in _upgrade.FailedChildren) Processes.Signal(child, SignalNames.SIGQUIT);
+        // The new master itself, not a wrapper script around it: the wrapper would die first, and reaping it kill its group.
+        foreach (var child in _upgrade.FailedChildren) Processes.Signal(_upgrade.MasterOf(child), SignalNames.SIGQUIT);
         if (_successor is { TookOver: true } successor && ChildProcesses.AncestorsOfSelf().Contains(successor.From))
             Processes.Signal(successor.From, SignalNames.SIGQUIT);
     }

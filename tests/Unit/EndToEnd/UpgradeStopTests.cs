@@ -185,6 +185,37 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// <c>stop --force</c> while an upgrade through a wrapper that does not exec starts its new master: the SIGQUIT goes to
+    /// the new master, which kills its workers at once; nobody takes them for strays. Before: the wrapper got it and
+    /// died, reaping it SIGKILLed the new master, and its workers were reported as stray socket holders.
+    /// </summary>
+    [Fact]
+    public async Task Stop_force_during_an_upgrade_through_a_wrapper_kills_the_new_masters_workers_at_once_and_warns_of_nothing()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "60s", ", \"--never-ready\", \"--ignore-term\""));
+        var (wrapper, marks) = Wrapper(pack);
+        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        var upgrade = client.UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        var newMaster = int.Parse(pack.Lines.Select(l => NewMasterIs().Match(l)).First(m => m.Success).Groups[1].Value);
+
+        var clock = Stopwatch.StartNew();
+        var stop = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"stop --force during a wrapper upgrade returned after {clock.ElapsedMilliseconds} ms (new workers' stop.timeout 60s)");
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.DoesNotContain("warning", stop.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stop --force took {clock.Elapsed.TotalSeconds:0.0}s: the new master's workers were not killed at once");
+        await Assert.ThrowsAsync<PackControlException>(() => upgrade);
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.DoesNotContain(pack.Lines, l => l.Contains(" stray: ") || l.Contains(" orphans: "));
+        Assert.True(File.Exists(marks) && File.ReadAllText(marks).Contains("wrapper exit"), "the wrapper did not outlive its master: it was killed first");
+        AssertNothingLeft(pack, newMaster, port);
+    }
+
+    /// <summary>
     /// Both masters SIGKILLed while the new one starts (before it takes over): each janitor stops its own master's
     /// workers and removes its files, the new master's control socket under its temporary name (NAME.sock.PID) too.
     /// </summary>

@@ -44,6 +44,9 @@ internal sealed class UpgradeCoordinator(MasterHost host, IReadOnlyList<string>?
     /// <summary>The new master a wrapper script started, by the wrapper's pid (a child here), while the wrapper runs.</summary>
     private readonly Dictionary<int, int> _masterOfChild = [];
 
+    /// <summary>The new master a child runs: itself, or the one a wrapper script that did not exec started (as it named itself).</summary>
+    public int MasterOf(int child) => _masterOfChild.TryGetValue(child, out var master) ? master : child;
+
     /// <summary>New masters started by upgrades that have not been reaped yet.</summary>
     public IReadOnlyCollection<int> Children => _children;
 
