@@ -297,6 +297,11 @@ public static partial class ManifestLoader
                 r.Error(endpointNode, $"'metrics.otlp.endpoint' must be an http://HOST:PORT address, not '{text}'");
                 return null;
             }
+            if (uri.Port == 0)
+            {
+                r.Error(endpointNode, $"'metrics.otlp.endpoint' must name the receiver's port (4318 when none is given), not port 0: '{text}'");
+                return null;
+            }
             if (uri.Scheme == "https")
             {
                 r.Error(endpointNode, "'metrics.otlp.endpoint' must be http://: the master pushes plain OTLP/HTTP (run an OpenTelemetry Collector on the host or next to it for TLS)");

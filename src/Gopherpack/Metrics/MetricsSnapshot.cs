@@ -9,13 +9,13 @@ namespace Gopherpack.Metrics;
 /// /proc and TCP_INFO are read at scrape time, so nothing is sampled between scrapes.
 /// </summary>
 /// <param name="Workers">Worker count by lower-case state (every state present, zero or not).</param>
-/// <param name="Serving">The serving generation's slots that hold a worker: slot and pid.</param>
+/// <param name="Serving">The serving generation's slots that hold a worker: slot, pid and when that worker started.</param>
 internal sealed record MetricsSnapshot(
     string Pack,
     int Generation,
     int Slots,
     IReadOnlyDictionary<string, int> Workers,
-    IReadOnlyList<(int Slot, int Pid)> Serving,
+    IReadOnlyList<(int Slot, int Pid, DateTimeOffset Started)> Serving,
     IReadOnlyList<ListenerSample> Listeners)
 {
     public static readonly IReadOnlyList<string> States =
@@ -27,7 +27,7 @@ internal sealed record MetricsSnapshot(
         foreach (var worker in supervisor.Workers) counts[worker.State.ToString().ToLowerInvariant()]++;
         foreach (var slot in supervisor.Slots.Where(s => s.Worker is null))
             counts[(slot.Failed ? WorkerState.Failed : WorkerState.Backoff).ToString().ToLowerInvariant()]++;
-        var serving = supervisor.Slots.Where(s => s.Worker is not null).Select(s => (s.Index, s.Worker!.Pid)).ToList();
+        var serving = supervisor.Slots.Where(s => s.Worker is not null).Select(s => (s.Index, s.Worker!.Pid, s.Worker.StartedAt)).ToList();
         var sampled = listeners.Listeners
             .Select(l => new ListenerSample(l.Spec.Name, l.Spec.Address.IsUnix ? [] : l.Sockets.ToList(), l.Spec.Mode == Manifest.ListenerMode.ReusePort))
             .ToList();

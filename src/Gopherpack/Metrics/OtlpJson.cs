@@ -17,7 +17,8 @@ internal sealed class OtlpJson : IMetricsSink
         public string Name { get; } = name;
         public string Type { get; } = type;
         public string Help { get; } = help;
-        public List<(IReadOnlyList<(string Name, string Value)> Labels, double Value)> Points { get; } = [];
+        /// <summary>Since: a point's own start, where its counter starts again from 0 (else the master's start).</summary>
+        public List<(IReadOnlyList<(string Name, string Value)> Labels, double Value, DateTimeOffset? Since)> Points { get; } = [];
         /// <summary>Histogram points by their labels (without le).</summary>
         public Dictionary<string, Histogram> Histograms { get; } = [];
     }
@@ -33,12 +34,12 @@ internal sealed class OtlpJson : IMetricsSink
 
     void IMetricsSink.Family(string name, string type, string help) => _families.Add(new Family(name, type, help));
 
-    void IMetricsSink.Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value)
+    void IMetricsSink.Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value, DateTimeOffset? since)
     {
         var family = _families[^1];
         if (family.Type != "histogram")
         {
-            family.Points.Add((labels, value));
+            family.Points.Add((labels, value, since));
             return;
         }
         var own = labels.Where(l => l.Name != "le").ToList();
@@ -127,11 +128,12 @@ internal sealed class OtlpJson : IMetricsSink
     private static void Points(Utf8JsonWriter j, Family family, string? startNanos, string nowNanos)
     {
         j.WriteStartArray("dataPoints");
-        foreach (var (labels, value) in family.Points)
+        foreach (var (labels, value, since) in family.Points)
         {
             j.WriteStartObject();
             Attributes(j, labels);
-            if (startNanos is not null) j.WriteString("startTimeUnixNano", startNanos);
+            // A cumulative sum that starts again from 0 must say so with a new start time, or a delta consumer sees it go back.
+            if (startNanos is not null) j.WriteString("startTimeUnixNano", since is { } own ? Nanos(own) : startNanos);
             j.WriteString("timeUnixNano", nowNanos);
             j.WriteNumber("asDouble", value);
             j.WriteEndObject();

@@ -7,7 +7,8 @@ internal interface IMetricsSink
 {
     /// <param name="type">gauge, counter or histogram (whose samples follow as NAME_bucket with le, NAME_sum, NAME_count).</param>
     void Family(string name, string type, string help);
-    void Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value);
+    /// <param name="since">For a counter that starts again from 0 (a slot's worker replaced): when this one began counting.</param>
+    void Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value, DateTimeOffset? since = null);
 }
 
 /// <summary>
@@ -39,12 +40,12 @@ internal static class PackMetricSet
         var slots = Enumerable.Range(0, snapshot.Slots).Union(counters.Restarts.Keys).Order();
         foreach (var slot in slots) w.Sample("gopherpack_worker_restarts_total", [pack, Slot(slot)], counters.Restarts.GetValueOrDefault(slot));
 
-        var samples = snapshot.Serving.Select(s => (s.Slot, Stats: process(s.Pid))).ToList();
+        var samples = snapshot.Serving.Select(s => (s.Slot, s.Started, Stats: process(s.Pid))).ToList();
         w.Family("gopherpack_worker_cpu_seconds_total", "counter", "CPU time (user + system) of the slot's serving worker process; starts again from 0 when the worker is replaced.");
-        foreach (var (slot, stats) in samples)
-            if (stats.CpuSeconds is { } cpu) w.Sample("gopherpack_worker_cpu_seconds_total", [pack, Slot(slot)], cpu);
+        foreach (var (slot, started, stats) in samples)
+            if (stats.CpuSeconds is { } cpu) w.Sample("gopherpack_worker_cpu_seconds_total", [pack, Slot(slot)], cpu, since: started);
         w.Family("gopherpack_worker_resident_memory_bytes", "gauge", "Resident memory of the slot's serving worker process.");
-        foreach (var (slot, stats) in samples)
+        foreach (var (slot, _, stats) in samples)
             if (stats.RssBytes is { } rss) w.Sample("gopherpack_worker_resident_memory_bytes", [pack, Slot(slot)], rss);
 
         w.Family("gopherpack_reloads_total", "counter", "Reloads by outcome; failed includes a manifest refused as invalid.");

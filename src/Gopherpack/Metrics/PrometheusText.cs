@@ -84,7 +84,8 @@ internal static class PrometheusText
             _text.Append("# TYPE ").Append(family).Append(' ').Append(type).Append('\n');
         }
 
-        public void Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value)
+        /// <param name="since">Not written: Prometheus sees a counter that starts again from 0 as a reset by itself.</param>
+        public void Sample(string name, IReadOnlyList<(string Name, string Value)> labels, double value, DateTimeOffset? since = null)
         {
             _text.Append(name).Append('{');
             for (var i = 0; i < labels.Count; i++) _text.Append(i == 0 ? "" : ",").Append(Label(labels[i].Name, labels[i].Value));
