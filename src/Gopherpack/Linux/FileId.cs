@@ -20,6 +20,13 @@ internal readonly record struct FileId(ulong Device, ulong Inode)
         fixed (byte* p = bytes) return Stat(AtFdCwd, p, AtSymlinkNoFollow);
     }
 
+    /// <summary>The file <paramref name="name"/> in the folder open as <paramref name="dirFd"/> (a final symlink not followed); null if there is none.</summary>
+    public static unsafe FileId? At(int dirFd, string name)
+    {
+        var bytes = Encoding.UTF8.GetBytes(name + "\0");
+        fixed (byte* p = bytes) return Stat(dirFd, p, AtSymlinkNoFollow);
+    }
+
     /// <summary>The file an open fd refers to.</summary>
     public static unsafe FileId? OfFd(int fd)
     {

@@ -6,7 +6,7 @@ namespace Gopherpack.Linux;
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
-    public const int ECHILD = 10, EINTR = 4, ESRCH = 3, EBADF = 9, EAGAIN = 11;
+    public const int ENAMETOOLONG = 36, ECHILD = 10, EINTR = 4, ESRCH = 3, EBADF = 9, EAGAIN = 11;
     public const int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, O_ACCMODE = 3;
     public const int O_CREAT = 0x40, O_APPEND = 0x400;
     public const short POLLOUT = 4, POLLHUP = 0x10;
@@ -69,6 +69,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int link(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int rename(byte* oldPath, byte* newPath);
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlink(byte* path);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int unlinkat(int dirFd, byte* path, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int bind(int fd, byte* address, int length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nint count, long offset);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);

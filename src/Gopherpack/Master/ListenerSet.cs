@@ -331,22 +331,29 @@ internal sealed class ListenerSet : IDisposable
         var path = spec.Address.UnixPath!;
         RemoveStaleSocket(spec, path);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        FileId? bound = null;
         try
         {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
+            // Not Socket.Bind: .NET would unlink the path, unchecked, when the socket is disposed (UnixSocketBind).
+            if (UnixSocketBind.Bind(socket, path) is not 0 and var errno)
+            {
+                socket.Dispose();
+                throw new ListenerException(errno == Libc.EADDRINUSE
+                    ? $"listener '{spec.Name}': address {spec.Address} in use by another process"
+                    : $"listener '{spec.Name}': cannot listen on {spec.Address}: {Libc.Error(errno)}");
+            }
             var id = FileId.OfPath(path) ?? throw new IOException($"the socket file {path} vanished as it was bound");
+            bound = id;
             if (spec.FileMode is { } mode) SocketFileAccess.Set(path, id, null, null, mode);
             socket.Listen(spec.Backlog);
             return new BoundListener(spec, spec.Address.ToString()) { Shared = socket, SocketFile = id };
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            socket.Dispose();
-            throw new ListenerException($"listener '{spec.Name}': address {spec.Address} in use by another process");
-        }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             socket.Dispose();
+            if (bound is { } id)
+                try { FileUnlink.IfSame(path, id); }
+                catch (IOException) { /* left behind: the next bind finds nothing listens on it and removes it */ }
             throw new ListenerException($"listener '{spec.Name}': cannot listen on {spec.Address}: {e.Message}");
         }
     }
@@ -354,7 +361,8 @@ internal sealed class ListenerSet : IDisposable
     /// <summary>A socket file nobody accepts on is left over from a killed master: replace it. A live one is an error.</summary>
     private static void RemoveStaleSocket(ListenerSpec spec, string path)
     {
-        if (!File.Exists(path)) return;
+        // The identity is taken first: only this very file is removed below, whatever the path names by then.
+        if (FileId.OfPath(path) is not { } id) return;
         if (!FileType.IsSocket(path))
             throw new ListenerException($"listener '{spec.Name}': '{path}' exists and is not a socket");
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
@@ -364,8 +372,12 @@ internal sealed class ListenerSet : IDisposable
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            try { File.Delete(path); }
-            catch (Exception denied) when (denied is IOException or UnauthorizedAccessException)
+            try
+            {
+                if (!FileUnlink.IfSame(path, id))
+                    throw new ListenerException($"listener '{spec.Name}': the stale socket file '{path}' was replaced while it was probed; left alone");
+            }
+            catch (IOException denied)
             {
                 throw new ListenerException($"listener '{spec.Name}': cannot remove the stale socket file '{path}' (nothing listens on it): {denied.Message}");
             }
@@ -387,15 +399,15 @@ internal sealed class ListenerSet : IDisposable
         return endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp://[{endpoint.Address}]:{endpoint.Port}" : $"tcp://{endpoint}";
     }
 
-    private static bool OwnsSocketFile(BoundListener listener) =>
-        !listener.KeepFile && listener.Spec.Address.UnixPath is { } path && listener.SocketFile is { } id && FileId.OfPath(path) == id;
-
-    /// <summary>Removes a unix listener's socket file, but only the one it bound: never a file another process put there since.</summary>
+    /// <summary>
+    /// Removes a unix listener's socket file, but only the one it bound: never a file another process put there since,
+    /// nor one elsewhere that a parent folder swapped for a symlink leads to (<see cref="FileUnlink"/>).
+    /// </summary>
     private static void DeleteSocketFile(BoundListener listener)
     {
-        if (!OwnsSocketFile(listener)) return;
-        try { File.Delete(listener.Spec.Address.UnixPath!); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left behind: the next bind finds nothing listens on it and removes it */ }
+        if (listener.KeepFile || listener.Spec.Address.UnixPath is not { } path || listener.SocketFile is not { } id) return;
+        try { FileUnlink.IfSame(path, id); }
+        catch (IOException) { /* left behind: the next bind finds nothing listens on it and removes it */ }
     }
 
     public void Dispose()

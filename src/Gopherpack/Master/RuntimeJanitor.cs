@@ -9,7 +9,10 @@ namespace Gopherpack.Master;
 /// <list type="bullet">
 /// <item>removes each runtime file (pid file, control socket, notify sockets, unix listener sockets) only if it is
 /// still the very file the master created (same device and inode): a path that another pack has bound since, or a
-/// pid file a new master has written, is left alone;</item>
+/// pid file a new master has written, is left alone. A unix listener's socket may sit in a folder another user can
+/// write, who could swap a parent folder for a symlink between the check and the removal: so the janitor changes into
+/// the parent folder once (<c>cd -P</c>), then checks and removes <c>./NAME</c> there (a swap moves no open cwd),
+/// never following a symlink at the last part, and removes recursively only a directory (the notify folder);</item>
 /// <item>sends every worker still alive its stop signal (to its process group), and SIGKILL once its stop.timeout
 /// has passed: whatever the worker ignores, and whether or not an exec cleared its parent-death signal (a binary
 /// with file capabilities, a set-user-ID one, a change of credentials). A worker is named by pid and start time
@@ -26,7 +29,7 @@ namespace Gopherpack.Master;
 /// </summary>
 internal static class RuntimeJanitor
 {
-    private const string Script = """
+    internal const string Script = """
         cat <&3 >/dev/null
         lifeline=$(find /proc/$$/fd/3 -maxdepth 0 -printf %l 2>/dev/null)
         exec 3<&-
@@ -39,6 +42,12 @@ internal static class RuntimeJanitor
           [ "$state" != Z ]
         }
         same() { look "$1" && [ "$started" = "$2" ]; }
+        # In the folder, resolved once: a parent swapped for a symlink later moves nothing. The last part is never followed.
+        drop() (
+          cd -P -- "$(dirname -- "$2")" 2>/dev/null || exit 0
+          name=./$(basename -- "$2"); what=$(stat -c '%d:%i %F' -- "$name" 2>/dev/null)
+          if [ "$what" = "$1 directory" ]; then rm -rf -- "$name"; elif [ "${what%% *}" = "$1" ]; then rm -f -- "$name"; fi
+        )
         tries=0
         while same "$master" "$born"; do
           [ "$tries" -ge 30 ] && exit 0
@@ -52,7 +61,7 @@ internal static class RuntimeJanitor
           if [ "$id" = worker ]; then workers="$workers $path"
           elif [ "$id" = unlisted ]; then unlisted=$path
           elif [ "$id" = rmdir ]; then rmdir -- "$path" 2>/dev/null
-          elif [ "$(stat -c %d:%i -- "$path" 2>/dev/null)" = "$id" ]; then rm -rf -- "$path"; fi
+          else drop "$id" "$path"; fi
         done
         rm -f -- "$list"
         # A worker spawned after the list was last written holds the lifeline too: find it by that pipe.
