@@ -126,6 +126,7 @@ public static class MasterRunner
     private static System.Net.Sockets.Socket? BindMetrics(PackManifest manifest, UpgradeHandover? handover)
     {
         var handed = handover?.Metrics is { } metrics ? SocketActivation.Adopt(metrics.Fd, "metrics.address") : null;
+        var current = handover?.Metrics?.Address;
         if (manifest.MetricsAddress is not { } address)
         {
             handed?.Dispose();
@@ -139,10 +140,21 @@ public static class MasterRunner
         try { return Metrics.MetricsServer.Bind(address); }
         catch (System.Net.Sockets.SocketException e)
         {
-            var why = e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? "address in use by another process" : e.Message;
+            var why = e.SocketErrorCode != System.Net.Sockets.SocketError.AddressAlreadyInUse ? e.Message
+                : current is not null && System.Net.IPEndPoint.TryParse(current, out var old) && Overlaps(old, address)
+                    ? $"address in use by this pack's current master, which serves metrics on tcp://{current} until the new master takes over; " +
+                      "an upgrade cannot move metrics.address to an address that overlaps it: keep that address, or change the port"
+                    : "address in use by another process";
             throw new ListenerException($"metrics.address tcp://{address}: {why}");
         }
     }
+
+    /// <summary>Same port, and one address takes in the other (a wildcard, or the same address).</summary>
+    private static bool Overlaps(System.Net.IPEndPoint a, System.Net.IPEndPoint b) =>
+        a.Port == b.Port && (a.Address.Equals(b.Address) || IsWildcard(a.Address) || IsWildcard(b.Address));
+
+    private static bool IsWildcard(System.Net.IPAddress address) =>
+        address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any);
 
     private static string Describe(IReadOnlyList<int?> cpus) =>
         cpus.All(c => c is null) ? "unpinned" : string.Join(",", cpus.Select(c => c?.ToString() ?? "-"));

@@ -120,6 +120,26 @@ public sealed partial class MetricsUpgradeTests(ITestOutputHelper output)
         Assert.Equal(1, scrape.Value("gopherpack_workers", "state=ready"));
     }
 
+    /// <summary>
+    /// Moving metrics.address to the wildcard of the same port overlaps the address this pack's own master serves on until
+    /// the takeover: the upgrade fails, and says that, not "another process".
+    /// </summary>
+    [Fact]
+    public async Task An_upgrade_to_an_address_overlapping_the_current_one_fails_naming_this_packs_master()
+    {
+        const string name = "metrics-overlap";
+        var first = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(name, first));
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"),
+            Manifest(name, first).Replace("{worker}", RepoPaths.TestWorkerDll).Replace($"tcp://127.0.0.1:{first}", $"tcp://0.0.0.0:{first}"));
+        var upgrade = await Cli.RunAsync("upgrade", name, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 3, upgrade.ToString());
+        Assert.Contains($"metrics.address tcp://0.0.0.0:{first}: address in use by this pack's current master", upgrade.Stderr);
+        Assert.DoesNotContain("another process", upgrade.Stderr);
+        var scrape = await PrometheusScrape.FromUrlAsync($"http://127.0.0.1:{first}/metrics");
+        Assert.Equal(1, scrape.Value("gopherpack_upgrades_total", "result=failed"));
+    }
+
     /// <summary>The serving generation: each upgrade's new master numbers its first after the old master's.</summary>
     private static int Generation(string text) => int.Parse(GenerationSample().Match(text) is { Success: true } m ? m.Groups[1].Value : throw new Xunit.Sdk.XunitException($"no gopherpack_generation in:\n{text}"));
 
