@@ -329,6 +329,10 @@ internal sealed class ListenerSet : IDisposable
     private static BoundListener BindUnix(ListenerSpec spec)
     {
         var path = spec.Address.UnixPath!;
+        // Root creates and removes the socket file there: no other account may be able to swap a folder on the way.
+        if (SafeFolderChain.WhyUnsafe(Path.GetDirectoryName(path)!) is { } unsafeChain)
+            throw new ListenerException($"listener '{spec.Name}': cannot put its socket file in {Path.GetDirectoryName(path)}: {unsafeChain} " +
+                "(another account could swap it for a link to another folder while the master creates or removes the file); use a folder only root or this account can change");
         RemoveStaleSocket(spec, path);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         FileId? bound = null;

@@ -79,4 +79,54 @@ public sealed class SocketFolderSwapTests
 
         Assert.False(File.Exists(socket), "the stopping master left its socket file");
     }
+
+    /// <summary>
+    /// The folder of a socket file must be one no other account can swap: owned by root or the master's account, and
+    /// sticky where others may write (as /tmp). A folder another account owns, or one everyone may write, is refused at
+    /// start, before the master binds or removes anything there (the attack bound a socket in root's folder through a
+    /// swap at bind time, and removed a stale one there through a swap at start).
+    /// </summary>
+    [Theory]
+    [InlineData("owned by nobody", "755", true, "is owned by uid 65534")]
+    [InlineData("writable by all, not sticky", "777", false, "is writable by other accounts and not sticky")]
+    public async Task A_socket_folder_another_account_could_swap_is_refused_at_start_and_nothing_is_created_or_removed(
+        string what, string mode, bool chownToNobody, string reason)
+    {
+        Assert.True(Libc_geteuid() == 0, "this test gives a folder to another account, so it runs as root (as CI runs it)");
+        using var dir = new TempDir();
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)Convert.ToInt32("755", 8));
+        var shared = Directory.CreateDirectory(Path.Combine(dir.Path, "d")).FullName;
+        var stale = Path.Combine(shared, "app.sock");
+        // Bound, never listening: a stale socket file (kept open to the end, since disposing it would unlink it).
+        using var old = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        old.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(stale));
+        Assert.True(File.Exists(stale), "the stale socket file was not made");
+        File.SetUnixFileMode(shared, (UnixFileMode)Convert.ToInt32(mode, 8));
+        if (chownToNobody) Assert.Equal(0, Chown(shared, 65534, 65534));
+        var manifest = dir.File("app.yml", Manifest(stale));
+
+        var run = await Cli.RunAsync("run", manifest, "--runtime-dir", Path.Combine(dir.Path, "rt"));
+        Assert.True(run.Code == 1, $"a socket folder {what} was not refused: {run}");
+        Assert.Contains($"listener 'api': cannot put its socket file in {shared}", run.Stderr);
+        Assert.Contains(reason, run.Stderr);
+        Assert.True(File.Exists(stale), "the refused start removed the stale socket file anyway");
+    }
+
+    [Fact]
+    public async Task A_socket_in_a_sticky_folder_everyone_may_write_is_bound()
+    {
+        using var dir = new TempDir();
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)Convert.ToInt32("755", 8));
+        var sticky = Directory.CreateDirectory(Path.Combine(dir.Path, "t")).FullName;
+        File.SetUnixFileMode(sticky, (UnixFileMode)Convert.ToInt32("1777", 8));
+        var socket = Path.Combine(sticky, "app.sock");
+        await using var pack = await PackProcess.StartAsync(Manifest(socket), dir: dir);
+        Assert.True(File.Exists(socket), "the socket in a sticky folder was not bound");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+    private static extern int Chown(string path, uint uid, uint gid);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
+    private static extern uint Libc_geteuid();
 }

@@ -238,8 +238,8 @@ public sealed class WorkerAccountTests
         RequireRoot();
         using var dir = OpenTempDir();
         // The account may write the socket's folder: it can replace the socket file with a symlink to a root-owned file.
+        // A start refuses such a folder (SocketFolderSwapTests); here it is given to the account once the pack runs.
         var folder = Directory.CreateDirectory(Path.Combine(dir.Path, "nsock")).FullName;
-        UnixAccounts.Chown(folder, Nobody.Uid, Nobody.Gid);
         var socketPath = Path.Combine(folder, "app.sock");
         var target = Path.Combine(dir.Path, "root-owned");
         File.WriteAllText(target, "secret");
@@ -255,6 +255,7 @@ public sealed class WorkerAccountTests
               - {"{"} name: local, address: "unix://{socketPath}", fileMode: "0660" {"}"}
             """, dir: dir);
         var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
+        UnixAccounts.Chown(folder, Nobody.Uid, Nobody.Gid);
         var planted = await RunAsNobody(["ln", "-sfn", target, socketPath]);
         Assert.True(planted.Code == 0, planted.ToString());
 
