@@ -161,13 +161,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     {
         var port = FreePort.Probe();
         await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
-        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "3s", ", \"--never-ready\", \"--ignore-term\""));
-        var (wrapper, marks) = Wrapper(pack);
-        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
-        var upgrade = client.UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
-        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
-            $"the new master's workers to start; log:\n{pack.Log}");
-        var newMaster = int.Parse(pack.Lines.Select(l => NewMasterIs().Match(l)).First(m => m.Success).Groups[1].Value);
+        var (upgrade, marks, newMaster) = await UpgradeThroughAWrapperToWorkersThatNeverGetReady(pack, port, "3s");
         var newWorkers = pack.AllWorkerPids.ToList();
 
         var clock = Stopwatch.StartNew();
@@ -194,13 +188,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
     {
         var port = FreePort.Probe();
         await using var pack = await PackProcess.StartAsync(Manifest(port, "2s"));
-        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, "60s", ", \"--never-ready\", \"--ignore-term\""));
-        var (wrapper, marks) = Wrapper(pack);
-        var client = new PackClient(new RuntimeDirectory(pack.RuntimeDir));
-        var upgrade = client.UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
-        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
-            $"the new master's workers to start; log:\n{pack.Log}");
-        var newMaster = int.Parse(pack.Lines.Select(l => NewMasterIs().Match(l)).First(m => m.Success).Groups[1].Value);
+        var (upgrade, marks, newMaster) = await UpgradeThroughAWrapperToWorkersThatNeverGetReady(pack, port, "60s");
 
         var clock = Stopwatch.StartNew();
         var stop = await Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
@@ -241,6 +229,21 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
             $"workers {string.Join(",", workers.Where(Native.IsAlive))} outlived both killed masters");
         await Eventually.True(() => Directory.GetFileSystemEntries(pack.RuntimeDir).Length == 0, TimeSpan.FromSeconds(5),
             $"left in the runtime dir: {string.Join(", ", Directory.GetFileSystemEntries(pack.RuntimeDir))}");
+    }
+
+    /// <summary>
+    /// Starts an upgrade through <see cref="Wrapper"/> whose new workers ignore SIGTERM and never get ready, and waits until
+    /// they run: returns the pending upgrade, the wrapper's marks file and the new master's pid.
+    /// </summary>
+    private static async Task<(Task<UpgradeReport> Upgrade, string Marks, int NewMaster)> UpgradeThroughAWrapperToWorkersThatNeverGetReady(
+        PackProcess pack, int port, string stopTimeout)
+    {
+        File.WriteAllText(Path.Combine(pack.Dir.Path, "app.yml"), Manifest(port, stopTimeout, ", \"--never-ready\", \"--ignore-term\""));
+        var (wrapper, marks) = Wrapper(pack);
+        var upgrade = new PackClient(new RuntimeDirectory(pack.RuntimeDir)).UpgradeAsync("upstop", wrapper, timeout: TimeSpan.FromSeconds(120));
+        await Eventually.True(() => pack.Lines.Count(l => l.Contains("SIGTERM handled from now on")) == 2, TimeSpan.FromSeconds(30),
+            $"the new master's workers to start; log:\n{pack.Log}");
+        return (upgrade, marks, int.Parse(pack.Lines.Select(l => NewMasterIs().Match(l)).First(m => m.Success).Groups[1].Value));
     }
 
     /// <summary>A script that runs the new master without exec, then writes its exit code to the returned marks file.</summary>
