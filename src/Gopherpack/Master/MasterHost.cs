@@ -155,6 +155,9 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     /// <summary>Why this master gives up: an upgrade it was started for did not complete (exit 3).</summary>
     public string? UpgradeFailure => _successor?.Failure;
 
+    /// <summary>Started as an upgrade's new master and never took over (failed, abandoned, or stopped first): it exits 3.</summary>
+    public bool UpgradeNotCompleted => _successor is { TookOver: false };
+
     /// <summary>Runs the pack until it stops; returns the master's exit code.</summary>
     public async Task<int> RunAsync()
     {

@@ -108,7 +108,8 @@ public static class MasterRunner
         // A new master writes the pid file only when it takes over from the old one.
         using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile, ScaledWorkers = scaled, MetricsSocket = metricsSocket });
         var code = await host.RunAsync();
-        return host.UpgradeFailure is null ? code : ExitUpgradeFailed;
+        // Stopped before it took over (an abandoned upgrade's SIGTERM may come before the commit pipe's EOF): still a failed upgrade.
+        return host.UpgradeFailure is null && !host.UpgradeNotCompleted ? code : ExitUpgradeFailed;
 
         int Fail(string message)
         {

@@ -173,6 +173,8 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(10)));
         Assert.Contains(pack.Lines, l => l.Contains("stop-timeout") && l.Contains("sending SIGKILL"));
         Assert.True(File.Exists(marks) && File.ReadAllText(marks).Contains("wrapper exit"), "the wrapper did not outlive its master: it was killed first");
+        // An upgrade's new master that never took over exits 3 (docs/REFERENCE.md, run), also when stopped first.
+        Assert.Contains("wrapper exit 3", File.ReadAllText(marks));
         Assert.DoesNotContain(pack.Lines, l => l.Contains($"pid {newMaster} ") && l.Contains("was still running"));
         AssertNothingLeft(pack, newMaster, port);
         Assert.All(newWorkers, pid => Assert.False(Native.IsAlive(pid), $"worker {pid} is still running"));
