@@ -1,4 +1,5 @@
 using Gopherpack.Control;
+using Gopherpack.Linux;
 using Gopherpack.Runtime;
 using Gopherpack.Tests.Support;
 
@@ -92,7 +93,7 @@ public sealed class SocketFolderSwapTests
     public async Task A_socket_folder_another_account_could_swap_is_refused_at_start_and_nothing_is_created_or_removed(
         string what, string mode, bool chownToNobody, string reason)
     {
-        Assert.True(Libc_geteuid() == 0, "this test gives a folder to another account, so it runs as root (as CI runs it)");
+        Assert.True(UnixAccounts.EffectiveUid == 0, "this test gives a folder to another account, so it runs as root (as CI runs it)");
         using var dir = new TempDir();
         File.SetUnixFileMode(dir.Path, (UnixFileMode)Convert.ToInt32("755", 8));
         var shared = Directory.CreateDirectory(Path.Combine(dir.Path, "d")).FullName;
@@ -102,7 +103,7 @@ public sealed class SocketFolderSwapTests
         old.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(stale));
         Assert.True(File.Exists(stale), "the stale socket file was not made");
         File.SetUnixFileMode(shared, (UnixFileMode)Convert.ToInt32(mode, 8));
-        if (chownToNobody) Assert.Equal(0, Chown(shared, 65534, 65534));
+        if (chownToNobody) UnixAccounts.Chown(shared, 65534, 65534);
         var manifest = dir.File("app.yml", Manifest(stale));
 
         var run = await Cli.RunAsync("run", manifest, "--runtime-dir", Path.Combine(dir.Path, "rt"));
@@ -123,10 +124,4 @@ public sealed class SocketFolderSwapTests
         await using var pack = await PackProcess.StartAsync(Manifest(socket), dir: dir);
         Assert.True(File.Exists(socket), "the socket in a sticky folder was not bound");
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "chown", SetLastError = true)]
-    private static extern int Chown(string path, uint uid, uint gid);
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint Libc_geteuid();
 }
