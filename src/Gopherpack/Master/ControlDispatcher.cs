@@ -22,7 +22,7 @@ internal sealed class ControlDispatcher(MasterHost host)
         _ => ControlReply.Failure(ControlErrors.UnknownCommand, $"unknown command '{request.Command}' (known: status, reload, stop, scale, upgrade, metrics)"),
     };
 
-    /// <summary>Replaces the master itself (see <see cref="Upgrade.UpgradeCoordinator"/>); replies once the new master serves, or with why not.</summary>
+    /// <summary>Replaces the master itself (see <see cref="Supervisor"/>'s upgrade); replies once the new master serves, or with why not.</summary>
     public async Task<ControlReply> Upgrade(string? executable, double? timeoutSeconds, string requestedBy)
     {
         if (timeoutSeconds is { } seconds && seconds is not (> 0 and <= 86400))
@@ -43,12 +43,12 @@ internal sealed class ControlDispatcher(MasterHost host)
         }
         // Default: time for the new master to start plus its workers' ready.timeout.
         var timeout = timeoutSeconds is { } given ? TimeSpan.FromSeconds(given) : TimeSpan.FromSeconds(Math.Max(120, current.Ready.Timeout.TotalSeconds + 60));
-        var done = new TaskCompletionSource<Upgrade.UpgradeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.OnLoop(() => host.Upgrade.Begin(new Upgrade.UpgradeRequest(executable, timeout, requestedBy, done.SetResult)));
+        var done = new TaskCompletionSource<UpgradeOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Post(new UpgradeRequested(executable, timeout, requestedBy, result => done.TrySetResult(result)));
         var result = await done.Task;
         // A success is counted by the new master, which serves the metrics from now on.
         if (!result.Ok && !result.Refused) host.Metrics.Counters.Upgrade(succeeded: false);
-        var report = new UpgradeReport(result.Ok, result.OldPid, result.NewPid, result.Generation, Math.Round(result.Duration.TotalMilliseconds, 1), result.Error);
+        var report = new UpgradeReport(result.Ok, Environment.ProcessId, result.NewPid, result.Generation, Math.Round(result.Duration.TotalMilliseconds, 1), result.Error);
         return result.Ok
             ? new ControlReply { Ok = true, Upgrade = report }
             : ControlReply.Failure(result.Refused ? ControlErrors.Busy : ControlErrors.UpgradeFailed, result.Error ?? "upgrade failed") with { Upgrade = report };

@@ -3,6 +3,9 @@ namespace Gopherpack.Master;
 /// <summary>What a new worker is started as.</summary>
 internal sealed record WorkerLaunch(long WorkerId, int Slot, int? Cpu, int Generation);
 
+/// <summary>An upgrade's new master, started: the child's pid and the command line it runs.</summary>
+internal sealed record StartedSuccessor(int Pid, IReadOnlyList<string> Command);
+
 /// <summary>The supervisor's side effects. The real host talks to the OS; unit tests record the calls.</summary>
 internal interface ISupervisorHost
 {
@@ -40,6 +43,36 @@ internal interface ISupervisorHost
 
     /// <summary>Every worker is ready for the first time after start.</summary>
     void PackReady(TimeSpan elapsed);
+
+    /// <summary>
+    /// Starts an upgrade's new master with every listening socket and the handshake pipes (see
+    /// <see cref="Upgrade.UpgradeHandover"/>); what it says comes back as <see cref="SuccessorEvent"/>s.
+    /// </summary>
+    /// <param name="executable">Its program; null: this master's own.</param>
+    /// <exception cref="Upgrade.UpgradeException">The program is unusable, or it could not be started.</exception>
+    StartedSuccessor StartSuccessor(string? executable);
+
+    /// <summary>Tells the new master to take over (<c>commit</c>).</summary>
+    /// <returns>False when it has closed its end: it is gone.</returns>
+    bool CommitSuccessor(int child);
+
+    /// <summary>
+    /// Abandons the upgrade: EOF on the commit pipe, and SIGTERM to the new master itself (<paramref name="masterPid"/>,
+    /// not a wrapper script around it), which drains its workers and exits.
+    /// </summary>
+    void StopSuccessor(int child, int masterPid);
+
+    /// <summary>SIGKILL to the new master's process group, unless it has been reaped.</summary>
+    void KillSuccessor(int child);
+
+    /// <summary>The new master took over: the pid file, control socket and metrics endpoint are its own from now on.</summary>
+    void HandOver(int child, int masterPid);
+
+    /// <summary>Tells the service manager a change is under way (sd_notify RELOADING=1 with this status).</summary>
+    void NotifyReloading(string status);
+
+    /// <summary>Tells the service manager the pack serves (sd_notify READY=1 with this status).</summary>
+    void NotifyReady(string status);
 
     /// <summary>The master is done: clean up and exit with this code.</summary>
     void Exit(int code);

@@ -21,7 +21,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     private const int OrphanSweepEvery = 10;
     private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT];
 
-    private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<LoopEvent> _events = Channel.CreateUnbounded<LoopEvent>(new UnboundedChannelOptions { SingleReader = true });
     private PackManifest _manifest;
     private readonly RuntimeDirectory _runtime;
     private readonly GenerationStore _generations;
@@ -40,7 +40,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly Supervisor _supervisor;
     private int? _exitCode;
-    private readonly UpgradeCoordinator _upgrade;
+    private readonly SuccessorProcesses _successors;
     private readonly UpgradeSuccessor? _successor;
     /// <summary>Reaps orphans re-parented to this master: set when it is a subreaper or PID 1.</summary>
     private readonly OrphanReaper? _orphans;
@@ -58,8 +58,8 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     private bool _otlpWarned;
 
     /// <param name="Signalled">From SIGCHLD (a child exited, perhaps an orphan), not the timer.</param>
-    private sealed record ReapRequested(bool Signalled);
-    private sealed record LoopCall(Action Run);
+    private sealed record ReapRequested(bool Signalled) : LoopEvent;
+    private sealed record LoopCall(Action Run) : LoopEvent;
 
     public MasterHost(PackManifest manifest, RuntimeDirectory runtime, ListenerSet listeners, IReadOnlyList<int?> slotCpus, IMasterLog log, MasterOptions? options = null)
     {
@@ -83,7 +83,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
         _ownsRuntimeFiles = options.Handover is null;
         _successor = options.Handover is { } from ? new UpgradeSuccessor(from, this) : null;
         if (_successor is not null) Notifier.Silence();
-        _upgrade = new UpgradeCoordinator(this, options.SelfCommand);
+        _successors = new SuccessorProcesses(_spawner, options.SelfCommand, Post, DeleteControlSocketOf, log);
         _supervisor = new Supervisor(manifest, slotCpus, this, generation)
         {
             StartFailed = _successor is null ? null : _successor.Fail,
@@ -145,7 +145,6 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     public DateTimeOffset Now => DateTimeOffset.UtcNow;
     public RuntimeDirectory Runtime => _runtime;
     public SystemdNotifier Notifier { get; } = SystemdNotifier.FromEnvironment();
-    public UpgradeCoordinator Upgrade => _upgrade;
     /// <summary>The pack's metrics, for scrapes and <c>gopherpack metrics</c>: readable from any thread.</summary>
     public Metrics.PackMetrics Metrics => _metrics;
     /// <summary>The metrics.address endpoint, whose listening socket an upgrade hands to the new master.</summary>
@@ -220,8 +219,11 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
                     {
                         case ReapRequested reap: ReapExited(reap.Signalled); break;
                         case LoopCall call: call.Run(); break;
+                        case SuccessorNamed named:
+                            _successors.Named(named);
+                            _supervisor.Handle(named);
+                            break;
                         case StopRequested stop:
-                            _upgrade.Abort("the pack is stopping");
                             if (stop.Mode == StopMode.KillNow || (stop.Mode == StopMode.KillIfStopping && _supervisor.State is (PackState.Stopping or PackState.Stopped)))
                             {
                                 _forcedStop = true;
@@ -235,7 +237,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
                             _workerOfPid.Remove(exited.Pid);
                             _supervisor.Handle(exited);
                             break;
-                        default: _supervisor.Handle((SupervisorEvent)e); break;
+                        case SupervisorEvent other: _supervisor.Handle(other); break;
                     }
                 }
                 catch (Exception failure)
@@ -293,7 +295,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
             _janitorListStale |= _janitorWorkers.Remove(pid);
             _ = ReportExit(pid, workerId, status);
         }
-        _upgrade.Reap();
+        _successors.Reap();
         // Scanning the children costs a few reads of /proc: on SIGCHLD, and now and then in case one was missed.
         if (_orphans is not null && (signalled || ++_sweeps % OrphanSweepEvery == 0))
         {
@@ -321,7 +323,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     }
 
     /// <summary>The children this master started itself: workers not yet reported exited, janitor, new masters of upgrades.</summary>
-    private HashSet<int> OwnChildren() => new(_workerOfPid.Keys.Concat(_upgrade.Children)) { _janitor };
+    private HashSet<int> OwnChildren() => new(_workerOfPid.Keys.Concat(_successors.Children)) { _janitor };
 
     private async Task ReportExit(int pid, long workerId, ExitStatus status)
     {
@@ -444,9 +446,22 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
         _otlp?.Start();
     }
 
-    /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it, drain and exit.</summary>
-    public void HandOver(int newMasterPid)
+    public StartedSuccessor StartSuccessor(string? executable)
     {
+        var metrics = _metricsEndpoint is { Socket: { } socket, Address: { } address } ? (socket, address) : ((System.Net.Sockets.Socket, System.Net.IPEndPoint)?)null;
+        return _successors.Start(executable, new HandoverSource(Listeners, metrics, _supervisor.Generation, _supervisor.ScaledWorkers, _supervisor.Manifest, _runtime.Path));
+    }
+
+    public bool CommitSuccessor(int child) => _successors.Commit(child);
+    public void StopSuccessor(int child, int masterPid) => _successors.Stop(child, masterPid);
+    public void KillSuccessor(int child) => _successors.Kill(child);
+    public void NotifyReloading(string status) => Notifier.Reloading(status);
+    public void NotifyReady(string status) => Notifier.Ready(status);
+
+    /// <summary>A new master has taken over: say nothing more to systemd, leave the shared files to it (the supervisor stops the pack).</summary>
+    public void HandOver(int child, int masterPid)
+    {
+        _successors.HandedOver(child);
         _ownsRuntimeFiles = false;
         Notifier.Silence();
         _control?.Disown();
@@ -454,7 +469,6 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
         // The new master accepts on the same listening socket already (or serves another address, or none).
         _ = _metricsEndpoint.HandOverAsync();
         if (_otlp is not null) _ = _otlp.DisposeAsync().AsTask();
-        Post(new StopRequested($"replaced by master pid {newMasterPid}"));
     }
 
     /// <summary>The listeners the serving generation's workers inherit.</summary>
@@ -537,7 +551,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     /// </summary>
     private string? OtherMasterStopping()
     {
-        if (_upgrade.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
+        if (_successors.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
         if (_successor is { TookOver: true } successor && ChildProcesses.AncestorsOfSelf().Contains(successor.From))
             return $"master pid {successor.From}, whose workers drain since the upgrade";
         return null;
@@ -561,16 +575,16 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
         // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
         // The masters above this one (an old master that started it, a wrapper script between them) are no strays.
         var notes = new List<string>();
-        if (_ownsRuntimeFiles && !_upgrade.Children.Any())
+        if (_ownsRuntimeFiles && !_successors.Children.Any())
             notes.AddRange(StraySocketHolders.KillAll(_generations.AllListeners,
-                new HashSet<int>(_supervisor.LivePids.Concat(_upgrade.Children).Concat(ChildProcesses.AncestorsOfSelf())) { Environment.ProcessId, _janitor }, Log));
+                new HashSet<int>(_supervisor.LivePids.Concat(_successors.Children).Concat(ChildProcesses.AncestorsOfSelf())) { Environment.ProcessId, _janitor }, Log));
         // What else is still a child was orphaned below the workers (or is a failed upgrade's new master). A new
         // master that took over is never touched: from the handover on, the pack is its.
         if (_endsOrphans)
         {
             var own = new HashSet<int>(_workerOfPid.Keys) { _janitor };
-            if (_upgrade.Successor is { } successor) own.Add(successor);
-            notes.AddRange(OrphanedProcesses.EndAll(own, pid => _upgrade.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log,
+            if (_successors.Successor is { } successor) own.Add(successor);
+            notes.AddRange(OrphanedProcesses.EndAll(own, pid => _successors.Children.Contains(pid) ? "the new master of a failed upgrade" : null, Log,
                 endsByItself: RuntimeJanitor.IsJanitor));
         }
         StopNotes = notes;
@@ -588,7 +602,7 @@ internal sealed class MasterHost : ISupervisorHost, IDisposable
     {
         if (_pendingExit is null) return;
         // The new master itself, not a wrapper script around it: the wrapper would die first, and reaping it kill its group.
-        foreach (var child in _upgrade.FailedChildren) Processes.Signal(_upgrade.MasterOf(child), SignalNames.SIGQUIT);
+        foreach (var child in _successors.FailedChildren) Processes.Signal(_successors.MasterOf(child), SignalNames.SIGQUIT);
         if (_successor is { TookOver: true } successor && ChildProcesses.AncestorsOfSelf().Contains(successor.From))
             Processes.Signal(successor.From, SignalNames.SIGQUIT);
     }

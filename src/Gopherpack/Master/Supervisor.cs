@@ -9,15 +9,15 @@ namespace Gopherpack.Master;
 /// It owns the pack's state and is driven only through <see cref="Handle"/>, one event at a time,
 /// from a single loop, so it needs no locks; its side effects go through <see cref="ISupervisorHost"/>.
 /// </summary>
-internal sealed class Supervisor
+internal sealed partial class Supervisor
 {
     private readonly ISupervisorHost _host;
     private List<WorkerSlot> _slots;
     private readonly Dictionary<int, WorkerProcess> _byPid = [];
     private readonly Dictionary<long, WorkerProcess> _byId = [];
     private readonly List<Action> _stopWaiters = [];
-    private ReloadOperation? _reload;
-    private (HashSet<long> Workers, Action<ScaleResult> Respond)? _scale;
+    /// <summary>The one reload, scale or upgrade in progress.</summary>
+    private PackOperation? _operation;
     /// <summary>SIGTTIN/SIGTTOU steps that arrived while a scale ran; applied when it ends.</summary>
     private int _queuedScaleSteps;
     /// <summary>The worker count set by the last scale, kept across reloads whose manifest does not change <c>workers</c>.</summary>
@@ -40,9 +40,6 @@ internal sealed class Supervisor
         _slots = NewSlots(slotCpus, generation, manifest);
     }
 
-    /// <summary>Why reloads and scaling are refused right now for a reason outside the supervisor (an upgrade of the master); null when they are not.</summary>
-    public string? Busy { get; set; }
-
     /// <summary>
     /// For a master started by an upgrade: a worker that fails before the pack is first ready fails the
     /// whole start (no restarts): this is called with the reason and the pack stops.
@@ -62,8 +59,12 @@ internal sealed class Supervisor
     public ReloadOutcome? LastReload { get; private set; }
     /// <summary>Restarts, reloads and upgrades counted for the metrics; read from any thread.</summary>
     public Metrics.PackCounters Counters { get; } = new();
-    public bool Reloading => _reload is not null;
-    public bool Scaling => _scale is not null;
+    public bool Reloading => _operation is ReloadOperation;
+    public bool Scaling => _operation is ScaleOperation;
+    public bool Upgrading => _operation is UpgradeOperation;
+    private ReloadOperation? CurrentReload => _operation as ReloadOperation;
+    private ScaleOperation? CurrentScale => _operation as ScaleOperation;
+    private UpgradeOperation? CurrentUpgrade => _operation as UpgradeOperation;
     public IReadOnlyList<WorkerSlot> Slots => _slots;
     public IEnumerable<WorkerProcess> Workers => _byId.Values;
     public IReadOnlyCollection<int> LivePids => _byPid.Keys;
@@ -102,6 +103,8 @@ internal sealed class Supervisor
             case ScaleRequested scale: Scale(scale.SlotCpus, scale.Respond); break;
             case ScaleStepRequested step: ScaleStep(step.Step, step.Source); break;
             case ReloadRejected rejected: OnReloadRejected(rejected.Result, rejected.Why); break;
+            case UpgradeRequested upgrade: BeginUpgrade(upgrade); break;
+            case SuccessorEvent successor: OnSuccessor(successor); break;
             default: throw new ArgumentOutOfRangeException(nameof(e), e, "unknown supervisor event");
         }
     }
@@ -113,22 +116,28 @@ internal sealed class Supervisor
         try
         {
             var answered = false;
-            if (_reload is { } reload)
+            if (CurrentReload is { } reload)
             {
                 answered = e is ReloadRequested r && r.Respond == reload.Respond;
                 FailReload(reload, what, null, []);
             }
-            if (_scale is { } scale)
+            if (CurrentScale is { } scale)
             {
                 answered |= e is ScaleRequested r && r.Respond == scale.Respond;
-                _scale = null;
+                _operation = null;
                 scale.Respond(new ScaleResult(false, _slots.Count, what));
+            }
+            if (CurrentUpgrade is { } upgrade)
+            {
+                answered |= e is UpgradeRequested r && r.Respond == upgrade.Request.Respond;
+                FailUpgrade(upgrade, what);
             }
             // A request that failed before it became an operation still gets its answer.
             switch (e)
             {
                 case ReloadRequested request when !answered: request.Respond(new ReloadOutcome(false, Generation, request.Strategy, TimeSpan.Zero, what)); break;
                 case ScaleRequested request when !answered: request.Respond(new ScaleResult(false, _slots.Count, what)); break;
+                case UpgradeRequested request when !answered: request.Respond(new UpgradeOutcome(false, null, null, TimeSpan.Zero, what)); break;
                 case StopRequested stop:
                     // Stopping gracefully failed: make sure nothing outlives the master.
                     foreach (var worker in _byPid.Values) _host.Signal(worker.Pid, SignalNames.SIGKILL);
@@ -152,7 +161,7 @@ internal sealed class Supervisor
     private static List<WorkerSlot> NewSlots(IReadOnlyList<int?> cpus, int generation, PackManifest manifest) =>
         cpus.Select((cpu, index) => new WorkerSlot(index, cpu, generation, manifest.Restart)).ToList();
 
-    private PackManifest ManifestOf(int generation) => _reload?.Generation == generation ? _reload.Manifest : Manifest;
+    private PackManifest ManifestOf(int generation) => CurrentReload?.Generation == generation ? CurrentReload.Manifest : Manifest;
 
     private void Start()
     {
@@ -172,7 +181,7 @@ internal sealed class Supervisor
         var worker = Spawn(slot);
         if (worker is not null) return worker;
         // Out of fds in the master: waiting in backoff frees none of them, so a start that cannot spawn gives up now.
-        if (State == PackState.Starting && _reload is null && StartFailed is null && _lastSpawnFailure is { MasterOutOfFds: true } outOfFds)
+        if (State == PackState.Starting && CurrentReload is null && StartFailed is null && _lastSpawnFailure is { MasterOutOfFds: true } outOfFds)
         {
             _failure = $"the start failed: slot {slot.Index} could not be started: {outOfFds.Message}";
             Log.Error("start-failed", _failure);
@@ -224,8 +233,8 @@ internal sealed class Supervisor
         Log.Info("ready", $"worker ready in {Duration.Format(now - worker.StartedAt)}", worker.Slot, worker.Pid);
         if (worker.WatchdogTimeout > TimeSpan.Zero) _host.After(worker.WatchdogTimeout, new WatchdogCheck(worker.Id));
 
-        if (_reload is { } reload && reload.Owns(worker)) ReloadProgress(reload);
-        else if (_scale is { } scale && scale.Workers.Contains(worker.Id)) ScaleProgress();
+        if (CurrentReload is { } reload && reload.Owns(worker)) ReloadProgress(reload);
+        else if (CurrentScale is { } scale && scale.NewWorkers.Contains(worker.Id)) ScaleProgress();
         else CheckStarted();
     }
 
@@ -280,13 +289,13 @@ internal sealed class Supervisor
         Log.Warn("stopping", $"worker {reason}; SIGKILL if it has not exited within {Duration.Format(worker.StopTimeout)} (stop.timeout)", worker.Slot, worker.Pid);
         _host.After(worker.StopTimeout, new StopDeadline(worker.Id));
 
-        if (_reload is { } reload && reload.Owns(worker))
+        if (CurrentReload is { } reload && reload.Owns(worker))
         {
             FailReload(reload, $"slot {worker.Slot} (pid {worker.Pid}) of generation {reload.Generation} {reason}", worker, []);
             return;
         }
         // A scale waits for all its new workers to be ready: one that stopped itself fails it (as a crash does).
-        if (_scale is { } scale && scale.Workers.Contains(worker.Id))
+        if (CurrentScale is { } scale && scale.NewWorkers.Contains(worker.Id))
             EndScale(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
         if (SlotOf(worker) is not { } slot) return;
         slot.Worker = null;
@@ -339,12 +348,12 @@ internal sealed class Supervisor
         var tail = output.Count == 0 ? "" : Environment.NewLine + string.Join(Environment.NewLine, output.Select(l => "    | " + l));
         Log.Error("exit", reason + tail, worker.Slot, pid);
 
-        if (_reload is { } reload && reload.Owns(worker))
+        if (CurrentReload is { } reload && reload.Owns(worker))
         {
             FailReload(reload, $"slot {worker.Slot} (pid {pid}) of generation {reload.Generation} {reason}", worker, output);
             return;
         }
-        if (_scale is { } scale && scale.Workers.Contains(worker.Id))
+        if (CurrentScale is { } scale && scale.NewWorkers.Contains(worker.Id))
             EndScale(new ScaleResult(false, _slots.Count, $"the new worker in slot {worker.Slot} {reason}"));
         var slot = SlotOf(worker);
         if (slot is null) return;
@@ -367,7 +376,7 @@ internal sealed class Supervisor
 
     /// <summary>The slot the worker serves in, if it still does (not replaced, scaled away or of a failed generation).</summary>
     private WorkerSlot? SlotOf(WorkerProcess worker) =>
-        _slots.FirstOrDefault(s => s.Worker == worker) ?? _reload?.TargetSlots.FirstOrDefault(s => s.Worker == worker);
+        _slots.FirstOrDefault(s => s.Worker == worker) ?? CurrentReload?.TargetSlots.FirstOrDefault(s => s.Worker == worker);
 
     private string ExitReason(WorkerProcess worker, ExitStatus status)
     {
@@ -399,7 +408,7 @@ internal sealed class Supervisor
             slot.Fail($"restart limit reached ({restart.LimitRestarts} restarts within {Duration.Format(restart.LimitWindow)}); last: {reason}");
             Log.Error("slot-failed", slot.FailureReason + "; the slot stays down", slot.Index);
             // While a reload runs, its new generation may still replace the failed slots: it decides.
-            if (_slots.All(s => s.Failed) && _reload is null) Finish(1, "every slot has failed");
+            if (_slots.All(s => s.Failed) && CurrentReload is null) Finish(1, "every slot has failed");
             else CheckStarted();
             return;
         }
@@ -444,19 +453,22 @@ internal sealed class Supervisor
         _host.Signal(worker.Pid, SignalNames.SIGKILL);
     }
 
+    /// <summary>Why a reload, scale or upgrade cannot begin now, in the one wording all three use; null when it can.</summary>
+    /// <param name="supersedesStart">
+    /// A reload may begin while the pack starts (it replaces a start whose slot crash-loops), except in an upgrade's
+    /// new master, whose first generation must come up as it is or fail the upgrade.
+    /// </param>
+    private string? Refusal(bool supersedesStart = false) => State switch
+    {
+        PackState.Stopping or PackState.Stopped => "the pack is stopping",
+        PackState.Starting when !(supersedesStart && StartFailed is null) => "the pack is still starting",
+        _ => _operation?.Refusal(_host.Now),
+    };
+
     private void BeginReload(ReloadRequested request)
     {
-        var refusal = State switch
-        {
-            // A reload while starting supersedes the start (a slot may crash-loop until the fix is deployed), except in a
-            // new master of an upgrade, whose first generation must come up as it is or fail the upgrade.
-            PackState.Starting when StartFailed is not null => "the pack is still starting",
-            PackState.Stopping or PackState.Stopped => "the pack is stopping",
-            _ when _reload is { } running => $"a reload is already running (generation {running.Generation}, started {Duration.Format(_host.Now - running.StartedAt)} ago); try again when it has finished",
-            _ when _scale is not null => "a scale is in progress; try again when it has finished",
-            _ when Busy is { } busy => busy + "; try again when it has finished",
-            _ => null,
-        };
+        // A reload while starting supersedes the start: a slot may crash-loop until the fix is deployed.
+        var refusal = Refusal(supersedesStart: true);
         if (refusal is not null)
         {
             Log.Warn("reload", "refused: " + refusal);
@@ -494,7 +506,7 @@ internal sealed class Supervisor
             return;
         }
         var reload = new ReloadOperation(generation, request.Manifest, request.Strategy, targets, _host.Now, request.Respond);
-        _reload = reload;
+        _operation = reload;
         Log.Info("reload", $"reloading to generation {generation} ({request.Strategy.ToString().ToLowerInvariant()}, {targets.Count} worker(s))");
         if (reload.Strategy == ReloadStrategy.Surge)
         {
@@ -539,7 +551,7 @@ internal sealed class Supervisor
                 return;
             }
         }
-        if (_reload == reload && reload.AllNewWorkersReady(id => _byId.GetValueOrDefault(id))) CommitReload(reload);
+        if (CurrentReload == reload && reload.AllNewWorkersReady(id => _byId.GetValueOrDefault(id))) CommitReload(reload);
     }
 
     private void CommitReload(ReloadOperation reload)
@@ -553,7 +565,7 @@ internal sealed class Supervisor
         _slots = reload.TargetSlots;
         Generation = reload.Generation;
         Manifest = reload.Manifest;
-        _reload = null;
+        _operation = null;
         _host.CommitGeneration(reload.Generation);
         var result = new ReloadOutcome(true, Generation, reload.Strategy, _host.Now - reload.StartedAt);
         LastReload = result;
@@ -565,7 +577,7 @@ internal sealed class Supervisor
 
     private void FailReload(ReloadOperation reload, string reason, WorkerProcess? failed, IReadOnlyList<string> output)
     {
-        _reload = null;
+        _operation = null;
         foreach (var id in reload.NewWorkers)
             if (_byId.TryGetValue(id, out var worker)) StopWorker(worker);
         // Rolling: the slots already switched get workers of the serving generation again.
@@ -586,12 +598,7 @@ internal sealed class Supervisor
 
     private void Scale(IReadOnlyList<int?> slotCpus, Action<ScaleResult> respond)
     {
-        var busy = _reload is not null ? "a reload is running; try again when it has finished"
-            : _scale is not null ? "a scale is already in progress; try again when it has finished"
-            : Busy is { } other ? other + "; try again when it has finished"
-            : null;
-        // Refused (busy, exit 3, as for a reload): the pack is starting, stopping or busy; try again later.
-        var refusal = State != PackState.Running ? $"the pack is {State.ToString().ToLowerInvariant()}" : busy;
+        var refusal = Refusal();
         var invalid = refusal is null && slotCpus.Count == 0 ? "a pack needs at least one worker" : null;
         if ((refusal ?? invalid) is { } reason)
         {
@@ -622,27 +629,27 @@ internal sealed class Supervisor
         }
         _scaledWorkers = to;
         _host.ResizeSlots(to);
-        var added = new HashSet<long>();
-        _scale = (added, respond);
+        var scale = new ScaleOperation(_host.Now, to, respond);
+        _operation = scale;
         for (var index = from; index < to; index++)
         {
             var slot = new WorkerSlot(index, slotCpus[index], Generation, Manifest.Restart);
             _slots.Add(slot);
-            if (StartWorker(slot) is { } worker) added.Add(worker.Id);
+            if (StartWorker(slot) is { } worker) scale.NewWorkers.Add(worker.Id);
         }
         ScaleProgress();
     }
 
     private void ScaleProgress()
     {
-        if (_scale is not { } scale || scale.Workers.Any(id => _byId.GetValueOrDefault(id)?.State != WorkerState.Ready)) return;
-        EndScale(new ScaleResult(scale.Workers.Count > 0, _slots.Count, scale.Workers.Count > 0 ? null : "no new worker could be started"));
+        if (CurrentScale is not { } scale || scale.NewWorkers.Any(id => _byId.GetValueOrDefault(id)?.State != WorkerState.Ready)) return;
+        EndScale(new ScaleResult(scale.NewWorkers.Count > 0, _slots.Count, scale.NewWorkers.Count > 0 ? null : "no new worker could be started"));
     }
 
     private void EndScale(ScaleResult result)
     {
-        if (_scale is not { } scale) return;
-        _scale = null;
+        if (CurrentScale is not { } scale) return;
+        _operation = null;
         scale.Respond(result);
         if (_queuedScaleSteps == 0 || State != PackState.Running) return;
         var steps = _queuedScaleSteps;
@@ -653,7 +660,7 @@ internal sealed class Supervisor
     /// <summary>SIGTTIN (+1) or SIGTTOU (-1): relative to the count the running scale reaches, so two quick TTINs add two workers.</summary>
     private void ScaleStep(int step, string source)
     {
-        if (_scale is not null && State == PackState.Running)
+        if (CurrentScale is not null && State == PackState.Running)
         {
             _queuedScaleSteps += step;
             Log.Info("scale", $"{source}: queued until the running scale ends ({_queuedScaleSteps:+0;-0} worker(s) pending)");
@@ -686,7 +693,8 @@ internal sealed class Supervisor
             return;
         }
         State = PackState.Stopping;
-        if (_reload is { } reload) FailReload(reload, "the pack is stopping", null, []);
+        if (CurrentReload is { } reload) FailReload(reload, "the pack is stopping", null, []);
+        if (CurrentUpgrade is { } upgrade) FailUpgrade(upgrade, "the pack is stopping");
         _queuedScaleSteps = 0;
         EndScale(new ScaleResult(false, _slots.Count, "the pack is stopping"));
         foreach (var slot in _slots) slot.CancelRestart();

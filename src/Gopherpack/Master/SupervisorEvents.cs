@@ -4,7 +4,10 @@ using Gopherpack.Manifest;
 namespace Gopherpack.Master;
 
 /// <summary>Everything that reaches the master's event loop. Handled one at a time, in order.</summary>
-internal abstract record SupervisorEvent;
+internal abstract record LoopEvent;
+
+/// <summary>The loop's events that the <see cref="Supervisor"/> decides on.</summary>
+internal abstract record SupervisorEvent : LoopEvent;
 
 internal sealed record StartRequested : SupervisorEvent;
 /// <summary>How urgent a stop is. A repeated graceful stop never cuts a drain short.</summary>
@@ -38,6 +41,34 @@ internal sealed record ScaleRequested(IReadOnlyList<int?> SlotCpus, Action<Scale
 internal sealed record ScaleStepRequested(int Step, string Source) : SupervisorEvent;
 /// <summary>A reload refused before it began (invalid or missing manifest): recorded as the last reload and logged.</summary>
 internal sealed record ReloadRejected(ReloadOutcome Result, string Why) : SupervisorEvent;
+
+/// <summary><c>gopherpack upgrade</c> or SIGUSR2: replace the master itself.</summary>
+/// <param name="Executable">The new master's program (a native gopherpack, or a gopherpack.dll run with dotnet); null: this master's own.</param>
+internal sealed record UpgradeRequested(string? Executable, TimeSpan Timeout, string RequestedBy, Action<UpgradeOutcome> Respond) : SupervisorEvent;
+
+/// <summary>
+/// What an upgrade's new master says on its status pipe (see <see cref="Upgrade.UpgradeHandshake"/>), and what
+/// becomes of it. <c>Child</c> is the process this master started: the new master, or a wrapper script that runs it.
+/// </summary>
+internal abstract record SuccessorEvent(int Child) : SupervisorEvent;
+/// <summary><c>pid PID</c>: the new master names itself (another pid than the child when a wrapper started it).</summary>
+internal sealed record SuccessorNamed(int Child, int MasterPid) : SuccessorEvent(Child);
+/// <summary><c>ready</c>: its first generation is ready; it waits for <c>commit</c>.</summary>
+internal sealed record SuccessorReady(int Child) : SuccessorEvent(Child);
+/// <summary><c>taken GENERATION</c>: it holds the pid file and control socket; the pack is its own.</summary>
+internal sealed record SuccessorTookOver(int Child, int? Generation) : SuccessorEvent(Child);
+/// <summary><c>failed REASON</c>: its first generation did not come up.</summary>
+internal sealed record SuccessorFailed(int Child, string Reason) : SuccessorEvent(Child);
+/// <summary>Its status pipe closed (<paramref name="Exit"/> null) or the child was reaped.</summary>
+internal sealed record SuccessorExited(int Child, ExitStatus? Exit) : SuccessorEvent(Child);
+/// <summary>The upgrade's --timeout has passed.</summary>
+internal sealed record UpgradeTimedOut(int Child) : SuccessorEvent(Child);
+/// <summary>A new master told to stop has had its stop.timeout and some: kill it if it is still there.</summary>
+internal sealed record SuccessorKillDue(int Child) : SuccessorEvent(Child);
+
+/// <summary>How an upgrade ended: the master that serves now, and on failure why.</summary>
+/// <param name="Refused">Not started because the pack was busy, starting or stopping, as opposed to failed.</param>
+internal sealed record UpgradeOutcome(bool Ok, int? NewPid, int? Generation, TimeSpan Duration, string? Error = null, bool Refused = false);
 
 /// <summary>How a reload ended: which generation serves, how long it took, and on failure why.</summary>
 internal sealed record ReloadOutcome(

@@ -55,7 +55,7 @@ public sealed partial class UpgradeFailureTests
         Assert.Contains("an upgrade is already running", second.Stderr);
         var reload = await Cli.RunAsync("reload", "upfail", "--runtime-dir", pack.RuntimeDir);
         Assert.True(reload.Code == 3, reload.ToString());
-        Assert.Contains("an upgrade of the master is running", reload.Stderr);
+        Assert.Contains("an upgrade is already running (new master pid", reload.Stderr);
         // Stopping the pack abandons the upgrade: its new master goes too.
         await client.StopAsync("upfail");
         var abandoned = await Assert.ThrowsAsync<PackControlException>(() => running);

@@ -7,13 +7,14 @@ namespace Gopherpack.Tests.Supervision;
 /// <summary>A master out of fds cannot spawn any slot until fds are freed: a start gives up at once instead of crash-looping every slot.</summary>
 public sealed class OutOfFdsDecisionTests : SupervisorFixture
 {
-
     private protected override PackManifest Manifest() => Bare("/bin/true");
 
     [Fact]
     public void A_start_that_runs_out_of_fds_stops_the_spawned_workers_and_exits_1_with_the_cause()
     {
-        var supervisor = new Supervisor(Manifest(), [0, 1, 2], new FailAfterFirst(Host));
+        // Spawns the first worker, then fails as a master out of fds does.
+        Host.SpawnFailureAfter = (1, SpawnException.OutOfFds("pipe2: Too many open files (errno 24)"));
+        var supervisor = new Supervisor(Manifest(), [0, 1, 2], Host);
         supervisor.Handle(new StartRequested());
 
         // Slot 0 spawned, slot 1 could not: no slot waits in backoff, slot 2 is not even tried, slot 0 is stopped.
@@ -26,25 +27,5 @@ public sealed class OutOfFdsDecisionTests : SupervisorFixture
         Assert.Equal(1, Host.ExitCode);
         Assert.Contains(Host.LogLines, l => l.Contains("start-failed") && l.Contains("Too many open files") && l.Contains("limits.nofile"));
         Assert.Contains(Host.LogLines, l => l.Contains(" exit ") && l.Contains("the start failed"));
-    }
-
-    /// <summary>Spawns the first worker, then fails as a master out of fds does.</summary>
-    private sealed class FailAfterFirst(RecordingHost inner) : ISupervisorHost
-    {
-        private int _spawned;
-        public DateTimeOffset Now => inner.Now;
-        public Gopherpack.Logging.IMasterLog Log => inner.Log;
-        public int StartWorker(WorkerLaunch launch) =>
-            _spawned++ == 0 ? inner.StartWorker(launch) : throw SpawnException.OutOfFds("pipe2: Too many open files (errno 24)");
-        public void Signal(int pid, int signal) => inner.Signal(pid, signal);
-        public void After(TimeSpan delay, SupervisorEvent e) => inner.After(delay, e);
-        public void ReleaseWorker(long workerId) => inner.ReleaseWorker(workerId);
-        public IReadOnlyList<int?> PlanSlots(PackManifest manifest, int workers) => inner.PlanSlots(manifest, workers);
-        public string? PrepareGeneration(int generation, PackManifest manifest, int slots) => inner.PrepareGeneration(generation, manifest, slots);
-        public void CommitGeneration(int generation) => inner.CommitGeneration(generation);
-        public void AbandonGeneration(int generation) => inner.AbandonGeneration(generation);
-        public void ResizeSlots(int slots) => inner.ResizeSlots(slots);
-        public void PackReady(TimeSpan elapsed) => inner.PackReady(elapsed);
-        public void Exit(int code) => inner.Exit(code);
     }
 }

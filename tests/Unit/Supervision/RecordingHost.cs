@@ -23,9 +23,13 @@ internal sealed class RecordingHost : ISupervisorHost, IMasterLog
 
     public IMasterLog Log => this;
 
+    /// <summary>When set, every StartWorker after the first <c>Count</c> throws this (a master out of fds).</summary>
+    public (int Count, Linux.SpawnException Failure)? SpawnFailureAfter { get; set; }
+
     public int StartWorker(WorkerLaunch launch)
     {
         if (SpawnFailure is { } failure) throw new Linux.SpawnException(failure);
+        if (SpawnFailureAfter is { } after && Launches.Count >= after.Count) throw after.Failure;
         if (StartFailure is { } unexpected) throw unexpected;
         Launches.Add(launch);
         return _nextPid++;
@@ -52,6 +56,36 @@ internal sealed class RecordingHost : ISupervisorHost, IMasterLog
     public void AbandonGeneration(int generation) => GenerationCalls.Add($"abandon {generation}");
     public void ResizeSlots(int slots) => Resizes.Add(slots);
     public void Exit(int code) => ExitCode = code;
+
+    private int _nextSuccessorPid = 5000;
+    /// <summary>What the supervisor did with upgrades' new masters, in order ("start 5000", "commit 5000", "stop 5000 5000", ...).</summary>
+    public List<string> SuccessorCalls { get; } = [];
+    /// <summary>When set, StartSuccessor throws this (an unusable executable, a failed spawn).</summary>
+    public string? SuccessorStartFailure { get; set; }
+    /// <summary>When set, the new master has closed its commit pipe: CommitSuccessor fails.</summary>
+    public bool SuccessorGone { get; set; }
+    /// <summary>What the service manager was told (sd_notify): "RELOADING status" or "READY status".</summary>
+    public List<string> ServiceManager { get; } = [];
+
+    public StartedSuccessor StartSuccessor(string? executable)
+    {
+        if (SuccessorStartFailure is { } failure) throw new Gopherpack.Master.Upgrade.UpgradeException(failure);
+        var pid = _nextSuccessorPid++;
+        SuccessorCalls.Add($"start {pid}");
+        return new StartedSuccessor(pid, [executable ?? "/usr/bin/gopherpack"]);
+    }
+
+    public bool CommitSuccessor(int child)
+    {
+        SuccessorCalls.Add($"commit {child}");
+        return !SuccessorGone;
+    }
+
+    public void StopSuccessor(int child, int masterPid) => SuccessorCalls.Add($"stop {child} {masterPid}");
+    public void KillSuccessor(int child) => SuccessorCalls.Add($"kill {child}");
+    public void HandOver(int child, int masterPid) => SuccessorCalls.Add($"hand over {child} {masterPid}");
+    public void NotifyReloading(string status) => ServiceManager.Add("RELOADING " + status);
+    public void NotifyReady(string status) => ServiceManager.Add("READY " + status);
 
     public void Write(LogLevel level, string @event, string message, int? slot = null, int? pid = null) =>
         LogLines.Add($"{level} {@event} slot={slot} pid={pid} {message}");

@@ -129,7 +129,7 @@ public sealed class ReloadDecisionTests : SupervisorFixture
         // A scale meets the same refusal as a reload (busy, exit 3), not a plain failure.
         var scaled = new List<ScaleResult>();
         starting.Handle(new ScaleRequested([0, 1], scaled.Add));
-        Assert.Equal(new ScaleResult(false, 1, "the pack is starting", Refused: true), Assert.Single(scaled));
+        Assert.Equal(new ScaleResult(false, 1, "the pack is still starting", Refused: true), Assert.Single(scaled));
     }
 
     [Fact]
