@@ -5,11 +5,30 @@ using Gopherpack.Manifest;
 
 namespace Gopherpack.Master;
 
+/// <summary>What the control requests reach of the running master.</summary>
+internal interface IControlledPack
+{
+    IMasterLog Log { get; }
+    /// <summary>Readable from any thread.</summary>
+    Metrics.PackMetrics Metrics { get; }
+    /// <summary>Read only on the loop (<see cref="OnLoop{T}"/>).</summary>
+    Supervisor Supervisor { get; }
+    SystemdNotifier Notifier { get; }
+    /// <summary>Completes once the master may exit; <see cref="StopNotes"/> are set then.</summary>
+    Task Exited { get; }
+    IReadOnlyList<string> StopNotes { get; }
+    Task<T> OnLoop<T>(Func<T> read);
+    void OnLoop(Action run);
+    void Post(LoopEvent e);
+    /// <summary>The status reply's pack (on the loop).</summary>
+    PackStatus Status();
+}
+
 /// <summary>
-/// Turns control requests (and SIGHUP) into events on the master's loop and their outcomes into replies.
+/// Turns control requests (and SIGHUP, SIGUSR2) into events on the master's loop and their outcomes into replies.
 /// What it needs of the supervisor's state it asks the loop for.
 /// </summary>
-internal sealed class ControlDispatcher(MasterHost host)
+internal sealed class ControlDispatcher(IControlledPack host)
 {
     public async Task<ControlReply> HandleAsync(ControlRequest request, int clientPid) => request.Command switch
     {
@@ -60,11 +79,12 @@ internal sealed class ControlDispatcher(MasterHost host)
     {
         // A reload that supersedes the start is no reload to systemd: READY=1 must wait until the pack serves.
         var started = await host.OnLoop(() => host.Supervisor.State == PackState.Running);
-        if (started) host.Notifier.Reloading($"reloading ({requestedBy})");
+        // On the loop, as every other word to the service manager, and in order with the reload's own events.
+        if (started) host.OnLoop(() => host.Notifier.Reloading($"reloading ({requestedBy})"));
         var reply = await ReloadOnce(manifestPath, strategyText, requestedBy);
-        if (started) host.Notifier.Ready(reply.Ok
+        if (started) host.OnLoop(() => host.Notifier.Ready(reply.Ok
             ? $"serving generation {reply.Reload?.Generation} (reloaded in {reply.Reload?.DurationMs:0} ms)"
-            : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}");
+            : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}"));
         return reply;
     }
 

@@ -5,6 +5,19 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Gopherpack.Master.Upgrade;
 
+/// <summary>What an upgrade's new master needs of its host to hand its pack over.</summary>
+internal interface ISuccessorHost
+{
+    IMasterLog Log { get; }
+    /// <summary>Read only on the loop.</summary>
+    Supervisor Supervisor { get; }
+    Linux.SystemdNotifier Notifier { get; }
+    void OnLoop(Action run);
+    void Post(LoopEvent e);
+    /// <summary>The pid file and control socket become this master's, and it serves the metrics.</summary>
+    void TakeOverRuntimeFiles();
+}
+
 /// <summary>
 /// The new master's side of an upgrade. It serves nothing of its own until its whole generation is
 /// ready; then it says <c>ready</c>, waits for the old master's <c>commit</c>, takes over the pid file
@@ -14,11 +27,11 @@ namespace Gopherpack.Master.Upgrade;
 internal sealed class UpgradeSuccessor
 {
     private readonly UpgradeHandover _handover;
-    private readonly MasterHost _host;
+    private readonly ISuccessorHost _host;
     private readonly FileStream _status;
     private bool _finished;
 
-    public UpgradeSuccessor(UpgradeHandover handover, MasterHost host)
+    public UpgradeSuccessor(UpgradeHandover handover, ISuccessorHost host)
     {
         _handover = handover;
         _host = host;
