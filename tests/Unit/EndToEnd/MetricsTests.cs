@@ -43,7 +43,7 @@ public sealed partial class MetricsTests
         var url = await MetricsUrl(pack);
         var victim = pack.SlotPids[0];
         Native.kill(victim, Native.SIGKILL);
-        await pack.WaitForLine(l => l.Contains(" slot=0 pid=") && l.Contains(" ready:") && !l.Contains($" pid={victim} "), Wait, "slot 0's replacement to be ready");
+        await pack.WaitForReplacement(0, victim, Wait);
         var reload = await Cli.RunAsync("reload", "metrics-events", "--runtime-dir", pack.RuntimeDir);
         Assert.True(reload.Code == 0, reload.ToString());
         var invalid = pack.Dir.File("invalid.yml", "name: metrics-events\ncommand: sh\nworkers: zero\n");

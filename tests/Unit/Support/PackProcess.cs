@@ -156,6 +156,14 @@ public sealed partial class PackProcess : IAsyncDisposable
     public Task<PackStatus> WaitUntilReady(TimeSpan timeout) =>
         WaitForStatus(s => s.State == nameof(Gopherpack.Master.PackState.Running) && s.Workers.Count > 0 && s.Workers.All(w => w.IsReady), timeout, "the pack to become ready");
 
+    /// <summary>Waits until the status shows a ready worker in <paramref name="slot"/> other than <paramref name="replaced"/>; returns its pid.</summary>
+    public async Task<int> WaitForReplacement(int slot, int replaced, TimeSpan timeout)
+    {
+        var status = await WaitForStatus(s => s.Workers.Any(w => w.Slot == slot && w.IsReady && w.Pid is { } pid && pid != replaced), timeout,
+            $"a ready replacement of pid {replaced} in slot {slot}");
+        return status.Workers.Last(w => w.Slot == slot && w.IsReady && w.Pid != replaced).Pid!.Value;
+    }
+
     private static string Describe(PackStatus? status) => status is null ? "none" :
         $"{status.State}, generation {status.Generation}, master pid {status.MasterPid}, workers [{string.Join(", ", status.Workers.Select(w => $"slot {w.Slot} pid {w.Pid} generation {w.Generation} {w.State}"))}]";
 
