@@ -237,8 +237,8 @@ public sealed partial class PackProcess : IAsyncDisposable
         lock (_lines)
         {
             _lines.Add(line);
-            if (SpawnLine().Match(line) is { Success: true } spawn) _seen.LogNamedWorker(int.Parse(spawn.Groups[1].Value));
-            if (MasterLine().Match(line) is { Success: true } master) _seen.LogNamedMaster(int.Parse(master.Groups[1].Value));
+            if (SpawnLine().Match(line) is { Success: true } spawn) _seen.AddWorker(int.Parse(spawn.Groups[1].Value));
+            if (MasterLine().Match(line) is { Success: true } master) _seen.AddMaster(int.Parse(master.Groups[1].Value));
             foreach (var waiter in _waiters.Where(w => w.Match(line)).ToList())
             {
                 _waiters.Remove(waiter);

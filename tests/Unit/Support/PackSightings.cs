@@ -4,8 +4,8 @@ namespace Gopherpack.Tests.Support;
 
 /// <summary>
 /// Every worker, slot, master and listener that a pack's statuses showed over its life, plus the worker and
-/// master pids its log named that no status could show (a worker that died between two statuses, an
-/// upgrade's new master that failed before it answered): what a test still has to end, by pid, at dispose.
+/// master pids known otherwise that no status could show (from the log: a worker that died between two statuses,
+/// an upgrade's new master that failed before it answered; the pid file): what a test has to end, by pid, at dispose.
 /// </summary>
 internal sealed class PackSightings
 {
@@ -31,12 +31,12 @@ internal sealed class PackSightings
         }
     }
 
-    public void LogNamedWorker(int pid)
+    public void AddWorker(int pid)
     {
         lock (_lock) _workers.Add(pid);
     }
 
-    public void LogNamedMaster(int pid)
+    public void AddMaster(int pid)
     {
         lock (_lock) _masters.Add(pid);
     }
