@@ -24,6 +24,7 @@ public sealed partial class PackProcess : IAsyncDisposable
     private readonly TempDir _dir;
     private readonly bool _ownsDir;
     private readonly string? _name;
+    private volatile bool _pidsElsewhere;
 
     // Only what no status can show: workers that died between two statuses, upgrade successors that never answered.
     [GeneratedRegex(@" slot=\d+ pid=(\d+) spawn:")] private static partial Regex SpawnLine();
@@ -125,7 +126,7 @@ public sealed partial class PackProcess : IAsyncDisposable
             // A master the test runs as another account: PackClient refuses its runtime dir, the master answers root.
             status = await ForeignMasterStatus.AskAsync(RuntimeDir, Name, StatusTimeout);
         }
-        _seen.Saw(status);
+        _seen.Saw(status, pidsHere: !PidsElsewhere(status.MasterPid));
         return status;
     }
 
@@ -180,6 +181,22 @@ public sealed partial class PackProcess : IAsyncDisposable
         // On the thread pool: the test's synchronisation context must not be needed to finish the request.
         try { Task.Run(StatusAsync).GetAwaiter().GetResult(); }
         catch (Exception e) when (e is PackNotRunningException or PackControlException or InvalidOperationException) { }
+    }
+
+    /// <summary>
+    /// Whether the master that names itself <paramref name="masterPid"/> runs in a pid namespace of its own (unshare
+    /// --pid, as PID 1 of a container): the pids it reports, and logs, are then other processes here, never to be ended.
+    /// Once seen, no pid of this pack is taken from its status or log (ending the launcher ends that namespace).
+    /// </summary>
+    private bool PidsElsewhere(int masterPid)
+    {
+        if (_pidsElsewhere) return true;
+        string[] command;
+        try { command = File.ReadAllText($"/proc/{masterPid}/cmdline").Split('\0'); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; } // gone: nothing to end
+        // A zombie has no command line left: it is gone too. A master of this pack runs with --runtime-dir RuntimeDir.
+        if (command is [""] || command.Contains(RuntimeDir)) return false;
+        return _pidsElsewhere = true;
     }
 
     private bool AnyMasterAlive() => !_master.HasExited || _seen.MasterPids.Any(p => p != _master.Id && Native.IsAlive(p));
@@ -243,8 +260,9 @@ public sealed partial class PackProcess : IAsyncDisposable
         lock (_lines)
         {
             _lines.Add(line);
-            if (SpawnLine().Match(line) is { Success: true } spawn) _seen.AddWorker(int.Parse(spawn.Groups[1].Value));
-            if (MasterLine().Match(line) is { Success: true } master) _seen.AddMaster(int.Parse(master.Groups[1].Value));
+            if (MasterLine().Match(line) is { Success: true } master && int.Parse(master.Groups[1].Value) is var masterPid && !PidsElsewhere(masterPid))
+                _seen.AddMaster(masterPid);
+            if (SpawnLine().Match(line) is { Success: true } spawn && !_pidsElsewhere) _seen.AddWorker(int.Parse(spawn.Groups[1].Value));
             foreach (var waiter in _waiters.Where(w => w.Match(line)).ToList())
             {
                 _waiters.Remove(waiter);

@@ -15,10 +15,13 @@ internal sealed class PackSightings
     private readonly Dictionary<int, int> _slots = [];
     private readonly Dictionary<string, string> _listeners = [];
 
-    public void Saw(PackStatus status)
+    /// <param name="pidsHere">False when the master runs in a pid namespace of its own: its pids name other processes here.</param>
+    public void Saw(PackStatus status, bool pidsHere = true)
     {
         lock (_lock)
         {
+            foreach (var listener in status.Listeners) _listeners[listener.Name] = listener.Address;
+            if (!pidsHere) return;
             _masters.Add(status.MasterPid);
             // Workers are listed by slot, then generation: the newest generation's pid is the slot's.
             foreach (var worker in status.Workers)
@@ -27,7 +30,6 @@ internal sealed class PackSightings
                 _workers.Add(pid);
                 _slots[worker.Slot] = pid;
             }
-            foreach (var listener in status.Listeners) _listeners[listener.Name] = listener.Address;
         }
     }
 
