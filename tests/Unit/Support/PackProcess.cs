@@ -94,13 +94,13 @@ public sealed partial class PackProcess : IAsyncDisposable
     /// <summary>Each slot's worker pid (the newest generation's) as the master's status shows it now; a slot the status no longer shows (scaled away, master gone) keeps its last pid.</summary>
     public IReadOnlyDictionary<int, int> SlotPids { get { Refresh(); return _seen.SlotPids; } }
 
-    /// <summary>Every worker any status showed, and those the log named that died before a status could show them.</summary>
+    /// <summary>Every worker any status showed, and every worker the log named (one that died between two statuses is in none).</summary>
     public IReadOnlyCollection<int> AllWorkerPids { get { Refresh(); return _seen.WorkerPids; } }
 
     /// <summary>Every master seen here: the one started, and those that replaced it by upgrades (or tried to).</summary>
     public IReadOnlyCollection<int> AllMasterPids { get { Refresh(); return _seen.MasterPids; } }
 
-    /// <summary>The address the listener is bound to (<c>tcp://HOST:PORT</c>, <c>unix:///path</c>), as the status shows it.</summary>
+    /// <summary>The address the listener is bound to (<c>tcp://HOST:PORT</c>, <c>unix:///path</c>), as the status shows it now, or showed last.</summary>
     public string Address(string listener)
     {
         Refresh();
