@@ -111,8 +111,14 @@ public sealed class CliInputTests
         int master = 0;
         try
         {
-            await Eventually.True(() => File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out master) &&
-                File.ReadAllText(Path.Combine(runtimeDir, "never.log")).Contains("worker started"), TimeSpan.FromSeconds(60), "the master to spawn its worker");
+            var client = new Gopherpack.Control.PackClient(new Gopherpack.Runtime.RuntimeDirectory(runtimeDir));
+            await Eventually.Value(async () =>
+            {
+                if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return null;
+                master = pid;
+                try { return await client.StatusAsync("never") is { Workers: [{ Pid: not null }] } status ? status : null; }
+                catch (Gopherpack.Control.PackNotRunningException) { return null; }
+            }, TimeSpan.FromSeconds(60), "the master to spawn its worker");
             Native.kill(starter.Id, Native.SIGTERM);
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await starter.WaitForExitAsync(exited.Token);

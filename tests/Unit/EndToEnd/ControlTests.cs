@@ -111,10 +111,10 @@ public sealed class ControlTests
         await Eventually.True(() => !Native.IsAlive(removed) && !Native.IsAlive(pack.SlotPids[1]), TimeSpan.FromSeconds(15), "scaled-away workers to exit");
 
         pack.Signal(21); // SIGTTIN
-        await pack.WaitForLine(l => l.Contains("scaling from 1 to 2"), TimeSpan.FromSeconds(10), "SIGTTIN to add a worker");
-        await Eventually.Value(async () => (await client.StatusAsync("ctl")).Workers.Count(w => w.State == "Ready") == 2 ? "" : null, TimeSpan.FromSeconds(20), "two ready workers");
+        await pack.WaitForStatus(s => s.Workers.Count == 2, TimeSpan.FromSeconds(10), "SIGTTIN to add a worker");
+        await pack.WaitForStatus(s => s.Workers.Count(w => w.IsReady) == 2, TimeSpan.FromSeconds(20), "two ready workers");
         pack.Signal(22); // SIGTTOU
-        await pack.WaitForLine(l => l.Contains("scaling from 2 to 1"), TimeSpan.FromSeconds(10), "SIGTTOU to remove one");
+        await pack.WaitForStatus(s => s.Workers.Count == 1, TimeSpan.FromSeconds(30), "SIGTTOU to remove one");
 
         var bad = await Cli.RunAsync("scale", "ctl", "0", "--runtime-dir", pack.RuntimeDir);
         Assert.Equal(2, bad.Code);

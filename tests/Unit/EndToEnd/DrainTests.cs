@@ -60,8 +60,8 @@ public sealed class DrainTests
         var loops = Enumerable.Range(0, 8).Select(i => Task.Run(() => Loop(wantVictim: i < 4))).ToList();
         await Eventually.True(() => Volatile.Read(ref onVictim) == 8 && Volatile.Read(ref ok) > 200, TimeSpan.FromSeconds(20), "the load to get going");
         Native.kill(victim, Native.SIGTERM);
-        await pack.WaitForLine(l => l.Contains($"pid={victim} exit:"), TimeSpan.FromSeconds(20), "the stopped worker to exit");
-        await pack.WaitForLine(l => l.Contains(" slot=0 ") && l.Contains(" ready: ") && !l.Contains($"pid={victim} "), TimeSpan.FromSeconds(20), "its replacement");
+        await pack.WaitForStatus(s => s.Workers.All(w => w.Pid != victim), TimeSpan.FromSeconds(20), "the stopped worker to exit");
+        await pack.WaitForReplacement(0, victim, TimeSpan.FromSeconds(20));
         var okAtRestart = Volatile.Read(ref ok);
         await Eventually.True(() => Volatile.Read(ref ok) > okAtRestart + 200, TimeSpan.FromSeconds(20), "load to continue");
         stop.Cancel();

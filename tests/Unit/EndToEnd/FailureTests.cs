@@ -58,7 +58,8 @@ public sealed class FailureTests
             """, waitReady: false);
         var timeout = await pack.WaitForLine(l => l.Contains(" ready-timeout: "), TimeSpan.FromSeconds(15), "the ready timeout");
         Assert.Contains("not ready within 500ms", timeout);
-        await pack.WaitForLine(l => l.Contains(" spawn: ") && pack.AllWorkerPids.Count == 2, TimeSpan.FromSeconds(15), "a second worker");
+        var first = int.Parse(System.Text.RegularExpressions.Regex.Match(timeout, @" pid=(\d+) ").Groups[1].Value);
+        await pack.WaitForStatus(s => s.Workers.Any(w => w.Slot == 0 && w.Pid is { } pid && pid != first), TimeSpan.FromSeconds(15), "a second worker");
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public sealed class InheritedSignalsTests
         AssertStartedClean(pack.SlotPids[0]);
 
         Native.kill(master, SIGHUP);
-        await pack.WaitForLine(l => l.Contains("generation 2 serves"), TimeSpan.FromSeconds(30), "SIGHUP to reload the pack");
+        await pack.WaitForStatus(s => s.Generation == 2, TimeSpan.FromSeconds(30), "SIGHUP to reload the pack");
         Native.kill(master, Native.SIGINT);
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.Contains(pack.Lines, l => l.Contains("SIGINT received"));
@@ -55,7 +55,7 @@ public sealed class InheritedSignalsTests
         AssertStartedClean(pack.SlotPids[0]);
 
         Native.kill(master, SIGTTIN);
-        await Eventually.True(() => pack.SlotPids.Count == 2, TimeSpan.FromSeconds(30), $"SIGTTIN to add a worker; log:\n{pack.Log}");
+        await pack.WaitForStatus(s => s.Workers.Count(w => w.Pid is not null) == 2, TimeSpan.FromSeconds(30), "SIGTTIN to add a worker");
         AssertStartedClean(pack.SlotPids[1]);
         Native.kill(master, Native.SIGQUIT);
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(30)));

@@ -43,8 +43,8 @@ public sealed class ListenerModeTests
         var old = pack.SlotPids[1];
         var socket = SocketInode(old, 3);
         Native.kill(old, Native.SIGKILL);
-        await pack.WaitForLine(l => l.Contains(" slot=1 ") && l.Contains(" ready: ") && !l.Contains($"pid={old} "), TimeSpan.FromSeconds(10), "slot 1's replacement");
-        Assert.Equal(socket, SocketInode(pack.SlotPids[1], 3));
+        var replacement = await pack.WaitForReplacement(1, old, TimeSpan.FromSeconds(10));
+        Assert.Equal(socket, SocketInode(replacement, 3));
     }
 
     [Fact]

@@ -116,7 +116,7 @@ public sealed class PackBasicsTests
         var survivor = pack.SlotPids[1];
         Native.kill(victim, Native.SIGKILL);
 
-        var respawn = pack.WaitForLine(l => l.Contains(" slot=0 ") && l.Contains(" ready: ") && !l.Contains($"pid={victim} "), TimeSpan.FromSeconds(10), "slot 0 to be replaced");
+        var respawn = pack.WaitForReplacement(0, victim, TimeSpan.FromSeconds(10));
         var served = 0;
         while (!respawn.IsCompleted)
         {

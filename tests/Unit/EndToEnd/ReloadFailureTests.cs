@@ -1,5 +1,4 @@
 using Gopherpack.Control;
-using Gopherpack.Runtime;
 using Gopherpack.Tests.Support;
 
 namespace Gopherpack.Tests.EndToEnd;
@@ -43,7 +42,7 @@ public sealed class ReloadFailureTests
         Assert.Contains("exited before it was ready (exit code 1)", result.Stderr);
         Assert.Contains("fatal: cannot open the database", result.Stderr);
         await AssertOldPidsServe(pack, old);
-        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("hello");
+        var status = await pack.StatusAsync();
         Assert.Equal(1, status.Generation);
         Assert.False(status.LastReload!.Ok);
     }
@@ -83,7 +82,7 @@ public sealed class ReloadFailureTests
             listeners: [{ name: http, address: "tcp://127.0.0.1:0", protocols: http1 }]
             """.Replace("{worker}", RepoPaths.TestWorkerDll));
         var first = Cli.RunAsync("reload", "hello", "--manifest", slow, "--runtime-dir", pack.RuntimeDir);
-        await pack.WaitForLine(l => l.Contains("reloading to generation 2"), TimeSpan.FromSeconds(20), "the first reload to start");
+        await pack.WaitForStatus(s => s.State == PackStatus.Reloading, TimeSpan.FromSeconds(20), "the first reload to start");
         var second = await Cli.RunAsync("reload", "hello", "--runtime-dir", pack.RuntimeDir);
         Assert.True(second.Code == 3, second.ToString());
         Assert.Contains("a reload is already running (generation 2", second.Stderr);
@@ -111,7 +110,7 @@ public sealed class ReloadFailureTests
         var result = await Cli.RunAsync("reload", "hello", "--manifest", other, "--runtime-dir", pack.RuntimeDir);
         Assert.True(result.Code == 2, result.ToString());
         Assert.Contains("the manifest names pack 'other', this pack is 'hello'", result.Stderr);
-        var reply = await Assert.ThrowsAsync<PackControlException>(() => new PackClient(new RuntimeDirectory(pack.RuntimeDir)).ReloadAsync("hello", other));
+        var reply = await Assert.ThrowsAsync<PackControlException>(() => pack.Client.ReloadAsync("hello", other));
         Assert.Equal(ControlErrors.ManifestInvalid, reply.Code);
         await AssertOldPidsServe(pack, old);
     }
@@ -135,10 +134,10 @@ public sealed class ReloadFailureTests
     {
         await using var pack = await PackProcess.StartAsync(Hello);
         pack.Signal(1);
-        await pack.WaitForLine(l => l.Contains("generation 2 serves"), TimeSpan.FromSeconds(30), "the SIGHUP reload");
+        await pack.WaitForStatus(s => s.Generation == 2, TimeSpan.FromSeconds(30), "the SIGHUP reload");
         Assert.DoesNotContain(pack.Lines, l => l.Contains("upgrade:"));
         // SIGUSR2 used to be a second reload signal; it now replaces the master (UpgradeUnderLoadTests covers it under load).
         pack.Signal(12);
-        await pack.WaitForLine(l => l.Contains($"took over from master pid {pack.MasterPid}"), TimeSpan.FromSeconds(60), "the SIGUSR2 upgrade");
+        await pack.WaitForStatus(s => s.MasterPid != pack.MasterPid, TimeSpan.FromSeconds(60), "the SIGUSR2 upgrade");
     }
 }

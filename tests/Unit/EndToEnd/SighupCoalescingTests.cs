@@ -1,3 +1,4 @@
+using Gopherpack.Control;
 using Gopherpack.Tests.Support;
 
 namespace Gopherpack.Tests.EndToEnd;
@@ -24,10 +25,10 @@ public sealed class SighupCoalescingTests
             stop: { timeout: 5s }
             """);
         pack.Signal(SIGHUP);
-        await pack.WaitForLine(l => l.Contains("reloading to generation 2"), TimeSpan.FromSeconds(30), "the first reload to begin");
+        await pack.WaitForStatus(s => s.State == PackStatus.Reloading, TimeSpan.FromSeconds(30), "the first reload to begin");
         // The kernel merges a signal that is already pending: these four arrive as one or more while the reload runs.
         for (var i = 0; i < 4; i++) pack.Signal(SIGHUP);
-        await pack.WaitForLine(l => l.Contains("generation 3 serves"), TimeSpan.FromSeconds(60), "the second, coalesced reload");
+        await pack.WaitForStatus(s => s.Generation == 3, TimeSpan.FromSeconds(60), "the second, coalesced reload");
         // Give a wrongly queued third reload the time to show itself: each takes at least the 1 s ready delay.
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.DoesNotContain(pack.Lines, l => l.Contains("generation 4"));

@@ -1,5 +1,3 @@
-using Gopherpack.Control;
-using Gopherpack.Runtime;
 using Gopherpack.Tests.Support;
 
 namespace Gopherpack.Tests.EndToEnd;
@@ -59,35 +57,27 @@ public sealed class StoppingOnItsOwnEndToEndTests
             listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
             """);
         var runtime = Path.Combine(dir.Path, "rt");
-        var first = 0;
-        try
-        {
-            var start = await Cli.RunAsync("start", manifest, "--runtime-dir", runtime, "--timeout", "60");
-            Assert.True(start.Code == 0, start.ToString());
-            first = int.Parse(File.ReadAllText(marker));
+        var (start, pack) = await StartedPack.StartAsync(manifest, runtime, "selfstop", "--timeout", "60");
+        await using var _ = pack;
+        Assert.True(start.Code == 0, start.ToString());
+        var first = int.Parse(File.ReadAllText(marker));
+        pack!.AlsoEnd(() => [first]);
 
-            var client = new PackClient(new RuntimeDirectory(runtime));
-            var status = await Eventually.Value(async () =>
-            {
-                var s = await client.StatusAsync("selfstop");
-                return s.Workers.Any(w => w.Slot == 0 && w.Pid != first && w.IsReady) ? s : null;
-            }, TimeSpan.FromSeconds(30), "a ready replacement in slot 0");
-            Assert.Equal("Running", status.State);
-            Assert.Equal(1, status.Workers.Single(w => w.Pid != first).Restarts);
-
-            // The hung worker ignores SIGTERM and never exits by itself: only the master's SIGKILL at stop.timeout ends it.
-            await Eventually.True(() => !File.Exists($"/proc/{first}/stat"), TimeSpan.FromSeconds(2 + 15),
-                $"the worker that stopped on its own (pid {first}) to be killed after stop.timeout and reaped");
-            var log = File.ReadAllText(Path.Combine(runtime, "selfstop.log"));
-            Assert.Contains($"slot=0 pid={first} stopping: worker announced it is stopping (STOPPING=1) without being asked", log);
-            Assert.Contains($"slot=0 pid={first} stop-timeout: worker did not stop within 2s (stop.timeout); sending SIGKILL", log);
-            Assert.Contains("slot=0 replace: starting a replacement now", log);
-            Assert.DoesNotContain("backoff:", log);
-        }
-        finally
+        var status = await Eventually.Value(async () =>
         {
-            await Cli.RunAsync("stop", "selfstop", "--runtime-dir", runtime);
-            if (first > 0) Native.kill(first, Native.SIGKILL);
-        }
+            var s = await pack.StatusAsync();
+            return s.Workers.Any(w => w.Slot == 0 && w.Pid != first && w.IsReady) ? s : null;
+        }, TimeSpan.FromSeconds(30), "a ready replacement in slot 0");
+        Assert.Equal("Running", status.State);
+        Assert.Equal(1, status.Workers.Single(w => w.Pid != first).Restarts);
+
+        // The hung worker ignores SIGTERM and never exits by itself: only the master's SIGKILL at stop.timeout ends it.
+        await Eventually.True(() => !File.Exists($"/proc/{first}/stat"), TimeSpan.FromSeconds(2 + 15),
+            $"the worker that stopped on its own (pid {first}) to be killed after stop.timeout and reaped");
+        var log = File.ReadAllText(pack.LogPath);
+        Assert.Contains($"slot=0 pid={first} stopping: worker announced it is stopping (STOPPING=1) without being asked", log);
+        Assert.Contains($"slot=0 pid={first} stop-timeout: worker did not stop within 2s (stop.timeout); sending SIGKILL", log);
+        Assert.Contains("slot=0 replace: starting a replacement now", log);
+        Assert.DoesNotContain("backoff:", log);
     }
 }

@@ -21,26 +21,20 @@ public sealed partial class StrayProcessTests
             $"workers: 1\nlisteners: [{{ name: http, address: 'tcp://127.0.0.1:{port}' }}]\n");
         var runtime = Path.Combine(dir.Path, "rt");
         var sleepers = new List<int>();
-        try
-        {
-            var start = await Cli.RunAsync("start", manifest, "--runtime-dir", runtime);
-            Assert.True(start.Code == 0, start.ToString());
-            await Eventually.True(() => (sleepers = SleepersHolding(port)).Count == 1, TimeSpan.FromSeconds(10), "the worker's setsid helper to appear");
+        var (start, pack) = await StartedPack.StartAsync(manifest, runtime, "strays");
+        await using var _ = pack;
+        pack?.AlsoEnd(() => sleepers);
+        Assert.True(start.Code == 0, start.ToString());
+        await Eventually.True(() => (sleepers = SleepersHolding(port)).Count == 1, TimeSpan.FromSeconds(10), "the worker's setsid helper to appear");
 
-            var stop = await Cli.RunAsync("stop", "strays", "--runtime-dir", runtime);
-            Assert.True(stop.Code == 0, stop.ToString());
-            var reported = StrayLine().Match(stop.Stderr);
-            Assert.True(reported.Success, "stop did not report the stray: " + stop);
-            Assert.Equal(sleepers[0], int.Parse(reported.Groups[1].Value));
-            await Eventually.True(() => !Native.IsAlive(sleepers[0]), TimeSpan.FromSeconds(5), "the stray to be killed");
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, port)); // nothing holds the address any more
-        }
-        finally
-        {
-            await Cli.RunAsync("stop", "strays", "--runtime-dir", runtime);
-            foreach (var pid in sleepers) Native.kill(pid, Native.SIGKILL);
-        }
+        var stop = await Cli.RunAsync("stop", "strays", "--runtime-dir", runtime);
+        Assert.True(stop.Code == 0, stop.ToString());
+        var reported = StrayLine().Match(stop.Stderr);
+        Assert.True(reported.Success, "stop did not report the stray: " + stop);
+        Assert.Equal(sleepers[0], int.Parse(reported.Groups[1].Value));
+        await Eventually.True(() => !Native.IsAlive(sleepers[0]), TimeSpan.FromSeconds(5), "the stray to be killed");
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, port)); // nothing holds the address any more
     }
 
     [Fact]

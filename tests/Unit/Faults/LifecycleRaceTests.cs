@@ -25,7 +25,7 @@ public sealed class LifecycleRaceTests
             ready: { timeout: 20s }
             """);
         var reload = Cli.RunAsync("reload", "midreload", "--manifest", slow, "--runtime-dir", pack.RuntimeDir);
-        await pack.WaitForLine(l => l.Contains(" spawn: ") && l.Contains("generation 2"), TimeSpan.FromSeconds(20), "the new generation to start");
+        await pack.WaitForStatus(s => s.Workers.Any(w => w.Generation == 2 && w.Pid is not null), TimeSpan.FromSeconds(20), "the new generation to start");
         pack.Signal(Native.SIGTERM);
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(15)));
         var result = await reload;
@@ -46,7 +46,7 @@ public sealed class LifecycleRaceTests
             """);
         await using var _ = pack;
         pack.Signal(Native.SIGTERM);
-        await pack.WaitForLine(l => l.Contains(" stop: "), TimeSpan.FromSeconds(10), "the stop to begin");
+        await pack.WaitForStatus(s => s.State == "Stopping", TimeSpan.FromSeconds(10), "the stop to begin");
         var reload = await Cli.RunAsync("reload", "midstop", "--runtime-dir", pack.RuntimeDir);
         Assert.True(reload.Code == 3, reload.ToString());
         Assert.Contains("the pack is stopping", reload.Stderr);

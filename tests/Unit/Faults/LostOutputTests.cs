@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Gopherpack.Control;
-using Gopherpack.Runtime;
 using Gopherpack.Tests.EndToEnd;
 using Gopherpack.Tests.Support;
 
@@ -14,46 +11,25 @@ public sealed class LostOutputTests
     {
         // gopherpack run ... 2>&1 | head -3: head exits, and every later write of the master hits a closed
         // pipe (.NET's console streams ignore EPIPE; this guards that the master relies on it safely).
-        using var dir = new TempDir();
-        var manifest = dir.File("app.yml", $$"""
+        // The master's output goes through head, which exits after 3 lines; the harness reads head's output.
+        await using var pack = await PackProcess.StartAsync("""
             name: headless
             command: sh
             args: ["-c", "while true; do echo chatter; sleep 0.05; done"]
             workers: 1
             ready: { mode: delay, delay: 100ms }
-            """);
-        var runtime = Path.Combine(dir.Path, "rt");
-        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-c", "\"$@\" 2>&1 | head -3", "sh" }.Concat(RepoPaths.CliCommand).Concat(["run", manifest, "--runtime-dir", runtime]))
-            start.ArgumentList.Add(arg);
-        using var shell = Process.Start(start)!;
-        var client = new PackClient(new RuntimeDirectory(runtime));
-        int? master = null;
-        try
-        {
-            for (var i = 0; i < 3; i++) await shell.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)); // then head exits
-            var status = await Eventually.Value(async () =>
-            {
-                try { return await client.StatusAsync("headless"); }
-                catch (PackNotRunningException) { return null; }
-            }, TimeSpan.FromSeconds(20), "the master to answer");
-            master = status.MasterPid;
-            var worker = status.Workers.Single().Pid!.Value;
-            // The worker writes 20 lines a second into the master, whose output pipe is closed: surviving
-            // that for a while is the point, so there is nothing to await but time.
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Assert.True(Native.IsAlive(master.Value), "the master died when its output reader went away");
-            Assert.Equal("Running", (await client.StatusAsync("headless")).State);
-            var wchan = File.ReadAllText($"/proc/{worker}/wchan");
-            Assert.NotEqual("pipe_write", wchan);
-            await client.StopAsync("headless");
-        }
-        finally
-        {
-            var pidFile = Path.Combine(runtime, "headless.pid");
-            master ??= File.Exists(pidFile) ? int.Parse(File.ReadAllText(pidFile)) : null;
-            if (master is { } pid && Native.IsAlive(pid)) Native.kill(pid, Native.SIGTERM);
-            await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
+            """, waitReady: false, launcher: ["/bin/sh", "-c", "\"$@\" 2>&1 | head -3", "sh"]);
+        await Eventually.True(() => pack.Lines.Count >= 3, TimeSpan.FromSeconds(30), "head to pass on 3 lines of the master's output"); // then head exits
+        var status = await pack.WaitForStatus(s => s.Workers.Count == 1 && s.Workers[0].Pid is not null, TimeSpan.FromSeconds(20), "the master to answer");
+        var master = status.MasterPid;
+        var worker = status.Workers.Single().Pid!.Value;
+        // The worker writes 20 lines a second into the master, whose output pipe is closed: surviving
+        // that for a while is the point, so there is nothing to await but time.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.True(Native.IsAlive(master), "the master died when its output reader went away");
+        Assert.Equal("Running", (await pack.StatusAsync()).State);
+        var wchan = File.ReadAllText($"/proc/{worker}/wchan");
+        Assert.NotEqual("pipe_write", wchan);
+        await pack.Client.StopAsync("headless");
     }
 }

@@ -23,7 +23,7 @@ public sealed class StartSupersededTests
     private static async Task<PackProcess> CrashLooping(TempDir dir, string name)
     {
         var pack = await PackProcess.StartAsync(string.Format(Manifest, name, "{worker}", ", \"--crash-in-slot=1\""), waitReady: false, dir: dir);
-        await pack.WaitForLine(l => l.Contains(" backoff: "), TimeSpan.FromSeconds(60), "slot 1 to crash and wait in backoff");
+        await pack.WaitForStatus(s => s.Workers.Any(w => w.Slot == 1 && w.State == "Backoff"), TimeSpan.FromSeconds(60), "slot 1 to crash and wait in backoff");
         return pack;
     }
 
@@ -36,7 +36,7 @@ public sealed class StartSupersededTests
 
         var reload = await Cli.RunAsync("reload", "superseded", "--runtime-dir", pack.RuntimeDir);
         Assert.True(reload.Code == 0, reload.ToString());
-        var status = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StatusAsync("superseded");
+        var status = await pack.StatusAsync();
         Assert.Equal("Running", status.State);
         Assert.Equal(2, status.Generation);
         // The old generation's workers may still be draining when the reload has replied; every other worker is the new one.

@@ -21,7 +21,7 @@ public sealed class SupervisorEndToEndTests
             stop: { timeout: 30s }
             """);
         var first = Cli.RunAsync("stop", "drainer", "--runtime-dir", pack.RuntimeDir);
-        await pack.WaitForLine(l => l.Contains(" stop: ") && l.Contains("stopping 1 worker(s)"), TimeSpan.FromSeconds(20), "the first stop");
+        await pack.WaitForStatus(s => s.State == "Stopping", TimeSpan.FromSeconds(20), "the first stop");
         var second = await Cli.RunAsync("stop", "drainer", "--runtime-dir", pack.RuntimeDir);
         Assert.True(second.Code == 0, second.ToString());
         Assert.True((await first).Code == 0);
@@ -100,14 +100,12 @@ public sealed class SupervisorEndToEndTests
         pack.Signal(21); // SIGTTIN
         // Two signals sent at once may coalesce in the kernel: send the second once the first is handled,
         // while its new worker is still starting (it used to be refused: "a scale is already in progress").
-        await pack.WaitForLine(l => l.Contains("SIGTTIN: 1 -> 2"), TimeSpan.FromSeconds(20), "the first SIGTTIN");
+        await pack.WaitForStatus(s => s.Workers.Count == 2, TimeSpan.FromSeconds(20), "the first SIGTTIN");
         pack.Signal(21);
-        var client = new PackClient(new Gopherpack.Runtime.RuntimeDirectory(pack.RuntimeDir));
-        await Eventually.Value(async () => (await client.StatusAsync("ttin")).Workers.Count(w => w.State == "Ready") == 3 ? "three" : null,
-            TimeSpan.FromSeconds(20), "three ready workers; log:\n" + pack.Log);
+        await pack.WaitForStatus(s => s.Workers.Count(w => w.IsReady) == 3, TimeSpan.FromSeconds(20), "three ready workers");
         Assert.DoesNotContain(pack.Lines, l => l.Contains("refused"));
-        var reload = await client.ReloadAsync("ttin");
+        var reload = await pack.Client.ReloadAsync("ttin");
         Assert.True(reload.Ok);
-        Assert.Equal(3, (await client.StatusAsync("ttin")).Workers.Count(w => w.Generation == reload.Generation));
+        Assert.Equal(3, (await pack.StatusAsync()).Workers.Count(w => w.Generation == reload.Generation));
     }
 }

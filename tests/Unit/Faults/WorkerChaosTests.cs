@@ -72,7 +72,7 @@ public sealed class WorkerChaosTests(ITestOutputHelper output)
         var first = hung.SlotPids[0];
         var killed = await hung.WaitForLine(l => l.Contains(" watchdog: "), TimeSpan.FromSeconds(10), "the watchdog to fire");
         Assert.Contains("no WATCHDOG=1 for", killed);
-        await hung.WaitForLine(l => l.Contains(" ready: ") && !l.Contains($"pid={first} "), TimeSpan.FromSeconds(15), "a replacement");
+        await hung.WaitForReplacement(0, first, TimeSpan.FromSeconds(15));
         Assert.False(Native.IsAlive(first));
 
         // The worker library pings on its own (WATCHDOG_USEC): HelloHttp has no watchdog code.
@@ -102,7 +102,7 @@ public sealed class WorkerChaosTests(ITestOutputHelper output)
             listeners: [{ name: http, address: "tcp://127.0.0.1:0" }]
             restart: { backoff: { initial: 10ms, max: 20ms }, limit: { restarts: 2, window: 60s } }
             """, waitReady: false);
-        await pack.WaitForLine(l => l.Contains(" slot-failed: "), TimeSpan.FromSeconds(30), "slot 1 to fail");
+        await pack.WaitForStatus(s => s.Workers.Any(w => w.Slot == 1 && w.State == "Failed"), TimeSpan.FromSeconds(30), "slot 1 to fail");
         var result = await Cli.RunAsync("ps", "loop", "--json", "--runtime-dir", pack.RuntimeDir);
         Assert.True(result.Code == 0, result.ToString());
         Assert.Contains("\"state\": \"Failed\"", result.Stdout);

@@ -25,6 +25,9 @@ public sealed class ContainerInitTests
         await using (pack)
         {
             Assert.Contains(pack.Lines, l => l.Contains("setup: master pid 1,"));
+            // The pids the master reports are its namespace's: here they are other processes, which the harness must never end.
+            Assert.Empty(pack.AllMasterPids);
+            Assert.Empty(pack.AllWorkerPids);
             var master = Native.Children(pack.MasterPid).Single();
             // The orphans are the master's children now (seen from this namespace by their host pids)...
             await Eventually.True(() => Sleeps(master).Count > 0, TimeSpan.FromSeconds(20), "an orphaned sleep to be re-parented to the master");
