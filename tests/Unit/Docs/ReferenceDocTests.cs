@@ -180,6 +180,15 @@ public sealed partial class ReferenceDocTests
     private static Task<Cli.Result> Help(string? command = null) => command is null ? Cli.RunAsync("--help") : Cli.RunAsync(command, "--help");
 
     /// <summary>The first word of each entry of a --help section ("Commands:", "Options:"), aliases split off.</summary>
+    [Fact]
+    public void The_busy_refusal_quoted_is_the_one_the_supervisor_words()
+    {
+        var started = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var manifest = new PackManifest { Name = "doc", ManifestPath = "/app.yml", Command = "/bin/true", WorkingDirectory = "/" };
+        var reload = new ReloadOperation(4, manifest, ReloadStrategy.Surge, [], started, _ => { });
+        Assert.Contains($"`{reload.Refusal(started + TimeSpan.FromSeconds(2.5))}`", Reference);
+    }
+
     private static List<string> HelpSection(string help, string title)
     {
         var start = help.IndexOf("\n" + title + "\n", StringComparison.Ordinal);
