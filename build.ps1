@@ -35,7 +35,7 @@ function Invoke-Build { Invoke-Native 'dotnet build' { dotnet build Gopherpack.s
 
 function Invoke-Module([string] $MasterDir) {
     # With a folder the native gopherpack was published to, the module ships that very file (no second publish).
-    $master = if ($MasterDir) { @("-p:GopherpackMasterDir=$MasterDir") } else { @() }
+    [string[]] $master = if ($MasterDir) { "-p:GopherpackMasterDir=$MasterDir" } else { @() }
     Invoke-Native 'dotnet publish' { dotnet publish src/Gopherpack.PowerShell -c $Configuration -o out/Gopherpack @master }
     Write-Host "module assembled in $(Join-Path $PSScriptRoot 'out/Gopherpack')"
 }
