@@ -263,7 +263,7 @@ Describe 'The release archive' {
         $bin = '/usr/local/bin'
         $system = (id -u) -eq '0' -and (Test-Path $bin -PathType Container) -and -not (Test-Path "$bin/gopherpack")
         if (-not $system) { $bin = New-Item -ItemType Directory -Path (Join-Path $work 'prefix/bin') -Force | ForEach-Object FullName }
-        $steps = $steps | ForEach-Object { ($_ -replace 'VERSION', $version) -replace ' /usr/local/bin/$', " $bin/" }
+        $steps = $steps | ForEach-Object { ($_ -creplace 'VERSION', $version) -replace ' /usr/local/bin/$', " $bin/" }
         $dir = New-Item -ItemType Directory -Path (Join-Path $work 'install') | ForEach-Object FullName
         Copy-Item (Join-Path $packages "gopherpack-$version-linux-x64.tar.gz") $dir
         try {
