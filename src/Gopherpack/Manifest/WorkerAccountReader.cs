@@ -28,14 +28,14 @@ internal static class WorkerAccountReader
         if (account is null || userText is null || (groupNode is not null && group is null)) return null;
         var gid = group ?? account.Gid;
         var masterUid = UnixAccounts.EffectiveUid;
-        if (masterUid != 0 && account.Uid != masterUid)
-        {
+        var otherUser = masterUid != 0 && account.Uid != masterUid;
+        var otherGroup = masterUid != 0 && groupNode is not null && gid != UnixAccounts.EffectiveGid;
+        if (otherUser)
             r.Error(userNode, $"'user: {userText}' (uid {account.Uid}) needs a master running as root; this one runs as uid {masterUid} "
                 + "and can only run workers as itself (start the master as root, or remove 'user')");
-        }
-        if (masterUid != 0 && groupNode is not null && gid != UnixAccounts.EffectiveGid)
-            r.Error(groupNode, $"'group' (gid {gid}) needs a master running as root; this one runs as gid {UnixAccounts.EffectiveGid}");
-        if (masterUid != 0 && (account.Uid != masterUid || (groupNode is not null && gid != UnixAccounts.EffectiveGid))) return null;
+        if (otherGroup)
+            r.Error(groupNode!, $"'group' (gid {gid}) needs a master running as root; this one runs as gid {UnixAccounts.EffectiveGid}");
+        if (otherUser || otherGroup) return null;
         return new WorkerAccount(account.Name, account.Uid, gid, UnixAccounts.GroupName(gid) ?? gid.ToString(CultureInfo.InvariantCulture), account.Home, account.Shell);
     }
 
