@@ -33,8 +33,10 @@ function Invoke-Native([string] $What, [scriptblock] $Command) {
 
 function Invoke-Build { Invoke-Native 'dotnet build' { dotnet build Gopherpack.slnx -c $Configuration } }
 
-function Invoke-Module {
-    Invoke-Native 'dotnet publish' { dotnet publish src/Gopherpack.PowerShell -c $Configuration -o out/Gopherpack }
+function Invoke-Module([string] $MasterDir) {
+    # With a folder the native gopherpack was published to, the module ships that very file (no second publish).
+    [string[]] $master = if ($MasterDir) { "-p:GopherpackMasterDir=$MasterDir" } else { @() }
+    Invoke-Native 'dotnet publish' { dotnet publish src/Gopherpack.PowerShell -c $Configuration -o out/Gopherpack @master }
     Write-Host "module assembled in $(Join-Path $PSScriptRoot 'out/Gopherpack')"
 }
 
@@ -59,15 +61,17 @@ function Invoke-Package {
     Remove-Item -Recurse -Force $packages -ErrorAction SilentlyContinue
     New-Item -ItemType Directory -Path $packages | Out-Null
 
-    # The native gopherpack first: the module's own master is the same publish (incremental the second time).
+    # The native gopherpack, published once: the module and the archive ship this same file.
     $native = Join-Path $PSScriptRoot 'out/native'
     Invoke-Native 'dotnet publish (native gopherpack)' { dotnet publish src/Gopherpack.Cli -c $Configuration -r $rid -o $native }
     $said = & (Join-Path $native 'gopherpack') --version
     if ($said -ne $version) { throw "gopherpack --version says '$said', Directory.Build.props says $version" }
 
     # The module: a nupkg made by PSResourceGet's own packer (what Publish-PSResource uploads).
-    Invoke-Module
+    Invoke-Module -MasterDir $native
     $module = Join-Path $PSScriptRoot 'out/Gopherpack'
+    $hashes = (Join-Path $native 'gopherpack'), (Join-Path $module 'gopherpack') | ForEach-Object { (Get-FileHash $_ -Algorithm SHA256).Hash }
+    if ($hashes[0] -ne $hashes[1]) { throw "the module's gopherpack is not the native one of $native" }
     $manifest = Import-PowerShellDataFile (Join-Path $module 'Gopherpack.psd1')
     if ($manifest.ModuleVersion -ne $version) { throw "the module's ModuleVersion is $($manifest.ModuleVersion), Directory.Build.props says $version" }
     Compress-PSResource -Path $module -DestinationPath $packages

@@ -64,6 +64,16 @@ Describe 'The module' {
         $name.aliases | Should -Be 'Pack'
         $name.globbing | Should -Be 'true'
     }
+    It 'takes -TimeoutSec (alias -TimeoutSeconds) on exactly the cmdlets the CHANGELOG names' {
+        # The CHANGELOG's sentence: "`-TimeoutSec` on A, B and C (`-TimeoutSeconds` is an alias)".
+        $changelog = (Get-Content (Join-Path $root 'CHANGELOG.md') -Raw) -replace '\s+', ' '
+        $claim = [regex]::Match($changelog, '`-TimeoutSec` on ([^(]+)\(`-TimeoutSeconds` is an alias\)')
+        $claim.Success | Should -BeTrue -Because 'the CHANGELOG says which cmdlets take -TimeoutSec'
+        $named = [regex]::Matches($claim.Groups[1].Value, '\b[A-Z][a-z]+-Pack\w*').Value | Sort-Object
+        $taking = Get-Command -Module Gopherpack | Where-Object { $_.Parameters.ContainsKey('TimeoutSec') }
+        $taking.Name | Sort-Object | Should -Be $named
+        foreach ($command in $taking) { $command.Parameters['TimeoutSec'].Aliases | Should -Contain 'TimeoutSeconds' }
+    }
     It 'ships the gopherpack master that Start-Pack launches' {
         Test-Path (Join-Path (Get-Module Gopherpack).ModuleBase 'gopherpack') | Should -BeTrue
     }

@@ -196,8 +196,10 @@ Describe 'The worker package' {
             $code = Get-Content $program -Raw
             $code | Should -Match 'WebApplication.CreateBuilder\(args\);'
             $code -replace 'WebApplication.CreateBuilder\(args\);', "WebApplication.CreateBuilder(args);`nbuilder.WebHost.UseGopherpack();" | Set-Content $program
-            $built = dotnet build $app -c Release -o (Join-Path $app 'out') 2>&1 | Out-String
+            # Warnings as errors, as many teams build: the public API takes no platform attribute (CA1416 on any OS).
+            $built = dotnet build $app -c Release -warnaserror -o (Join-Path $app 'out') 2>&1 | Out-String
             $LASTEXITCODE | Should -Be 0 -Because $built
+            $built | Should -Not -Match 'CA1416'
 
             $rt = Join-Path $work 'web-rt'
             $manifest = Join-Path $work 'web.yml'
@@ -245,5 +247,48 @@ Describe 'The release archive' {
         Set-Content (Join-Path $unpacked 'app.yml') "name: archived`ncommand: /bin/sh`nargs: [-c, 'exec sleep 60']`nlisteners: [{ name: tcp, address: `"tcp://127.0.0.1:0`" }]"
         env -i PATH=/nonexistent $exe validate (Join-Path $unpacked 'app.yml') | Should -Match ': ok'
         $LASTEXITCODE | Should -Be 0
+    }
+
+    It 'installs as docs/INSTALL.md says, where the units run it, and is the one build the module ships too' {
+        # The steps of INSTALL.md's archive section, run as written (VERSION filled in); into a temporary prefix
+        # instead of /usr/local/bin when this account cannot write there or a gopherpack is already installed.
+        $install = Get-Content (Join-Path $root 'docs/INSTALL.md') -Raw
+        $block = [regex]::Match($install, 'put the executable there \(as root\):\s*```sh\r?\n(.*?)```', 'Singleline')
+        $block.Success | Should -BeTrue -Because 'docs/INSTALL.md says where the archive''s gopherpack goes'
+        $steps = @($block.Groups[1].Value -split "`n" | ForEach-Object Trim | Where-Object { $_ })
+        $steps | Should -Contain 'install -m 0755 gopherpack-VERSION-linux-x64/gopherpack /usr/local/bin/'
+        foreach ($unit in Get-ChildItem (Join-Path $root 'docs/systemd') -Filter '*.service') {
+            Get-Content $unit.FullName -Raw | Should -Match '(?m)^ExecStart=/usr/local/bin/gopherpack ' -Because "$($unit.Name) runs the installed gopherpack"
+        }
+        $bin = '/usr/local/bin'
+        $system = (id -u) -eq '0' -and (Test-Path $bin -PathType Container) -and -not (Test-Path "$bin/gopherpack")
+        if (-not $system) { $bin = New-Item -ItemType Directory -Path (Join-Path $work 'prefix/bin') -Force | ForEach-Object FullName }
+        $steps = $steps | ForEach-Object { ($_ -creplace 'VERSION', $version) -replace ' /usr/local/bin/$', " $bin/" }
+        $dir = New-Item -ItemType Directory -Path (Join-Path $work 'install') | ForEach-Object FullName
+        Copy-Item (Join-Path $packages "gopherpack-$version-linux-x64.tar.gz") $dir
+        try {
+            $said = env -i "PATH=${bin}:/usr/bin:/bin" bash -euc "cd '$dir'`n$($steps -join "`n")" 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because ($said -join "`n")
+            @($said)[-1] | Should -Be $version
+            [int][IO.File]::GetUnixFileMode("$bin/gopherpack") | Should -Be 493   # 0755
+
+            # The same file as the module package's master and out/native's: one publish.
+            $installed = (Get-FileHash "$bin/gopherpack" -Algorithm SHA256).Hash
+            Add-Type -AssemblyName System.IO.Compression.FileSystem
+            $zip = [IO.Compression.ZipFile]::OpenRead((Join-Path $packages "Gopherpack.$version.nupkg"))
+            try {
+                $stream = $zip.GetEntry('gopherpack').Open()
+                try { $inModule = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($stream)) } finally { $stream.Dispose() }
+            }
+            finally { $zip.Dispose() }
+            $inModule | Should -Be $installed -Because 'the module package ships the archive''s gopherpack'
+            if (-not $env:GOPHERPACK_TEST_PACKAGES -or (Resolve-Path $env:GOPHERPACK_TEST_PACKAGES).Path -eq (Join-Path $root 'out/packages')) {
+                (Get-FileHash (Join-Path $root 'out/native/gopherpack') -Algorithm SHA256).Hash | Should -Be $installed -Because 'out/native holds the published gopherpack'
+            }
+        }
+        finally {
+            if ($system) { Remove-Item -Force "$bin/gopherpack" -ErrorAction SilentlyContinue }
+        }
+        if ($system) { Test-Path '/usr/local/bin/gopherpack' | Should -BeFalse -Because 'the test leaves nothing in /usr/local/bin' }
     }
 }

@@ -63,7 +63,8 @@ public sealed class PackWorker
 
         var worker = new PackWorker
         {
-            IsWorker = Get(WorkerContract.Pack) is { Length: > 0 } && Int(WorkerContract.MasterPid) is not null,
+            // Only a Linux master starts workers: elsewhere the app runs alone, whatever its environment says.
+            IsWorker = OperatingSystem.IsLinux() && Get(WorkerContract.Pack) is { Length: > 0 } && Int(WorkerContract.MasterPid) is not null,
             Pack = Get(WorkerContract.Pack),
             Slot = Int(WorkerContract.Slot),
             Cpu = Int(WorkerContract.Cpu),

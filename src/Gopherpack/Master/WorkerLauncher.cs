@@ -119,6 +119,10 @@ internal sealed class WorkerLauncher
             StderrFd: stderrFd,
             InheritedFds: [.. listenFds, _lifelineFd],
             Cpu: launch.Cpu,
+            // A session of its own, as sshd and su -P give: no controlling terminal, so a worker of a master run on a
+            // terminal cannot push input into it (TIOCSTI) or take its foreground, nor join a sibling's process group.
+            // setsid makes it its own process group's leader too, as the janitor and stop expect.
+            NewSession: true,
             StdinFd: startGateFd);
     }
 

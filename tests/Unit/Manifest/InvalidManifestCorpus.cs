@@ -3,7 +3,10 @@ using Gopherpack.Tests.Support;
 
 namespace Gopherpack.Tests.Manifest;
 
-/// <summary>Manifests/invalid/*.yml: each starts with <c># expect: LINE:COL message fragment</c>.</summary>
+/// <summary>
+/// Manifests/invalid/*.yml: each starts with <c># expect: LINE:COL message fragment</c>, one such line per problem
+/// the manifest has (every one must be reported).
+/// </summary>
 public static partial class InvalidManifestCorpus
 {
     [GeneratedRegex(@"^# expect: (\d+):(\d+) (.+)$")] private static partial Regex Expectation();
@@ -15,10 +18,14 @@ public static partial class InvalidManifestCorpus
 
     public static TheoryData<string> Files() => new(FileNames());
 
-    public static (int Line, int Column, string Message) Expected(string file)
+    public static IReadOnlyList<(int Line, int Column, string Message)> Expected(string file)
     {
-        var match = Expectation().Match(File.ReadLines(Path.Combine(Folder, file)).First());
-        Assert.True(match.Success, $"{file} has no '# expect: LINE:COL message' first line");
-        return (int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value), match.Groups[3].Value);
+        var expected = File.ReadLines(Path.Combine(Folder, file))
+            .Select(line => Expectation().Match(line))
+            .TakeWhile(match => match.Success)
+            .Select(match => (int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value), match.Groups[3].Value))
+            .ToList();
+        Assert.True(expected.Count > 0, $"{file} has no '# expect: LINE:COL message' first line");
+        return expected;
     }
 }
