@@ -15,7 +15,9 @@ internal sealed class ControlServer : IAsyncDisposable
     private static readonly TimeSpan IdleClient = TimeSpan.FromSeconds(30);
     /// <summary>While a request runs longer than this, the client gets a heartbeat line this often, so it can tell a slow reload from a stuck master.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(2);
-    private readonly Socket _socket;
+    private Socket _socket;
+    /// <summary>Sockets replaced by <see cref="Reclaim"/>: their path is another's now, so they close without unlinking it.</summary>
+    private readonly List<Socket> _replaced = [];
     private readonly Func<ControlRequest, int, Task<ControlReply>> _handle;
     private readonly IMasterLog _log;
     private readonly uint _uid;
@@ -41,21 +43,21 @@ internal sealed class ControlServer : IAsyncDisposable
         File.SetUnixFileMode(_boundPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _socket.Listen(1024);
         SocketFile = Linux.FileId.OfPath(_boundPath);
-        _ = AcceptLoop();
+        _ = AcceptLoop(_socket);
     }
 
     /// <summary>The socket file as bound: what the janitor may remove if this master is killed.</summary>
-    public Linux.FileId? SocketFile { get; }
+    public Linux.FileId? SocketFile { get; private set; }
 
     /// <summary>Where the socket file is now: its bind path until <see cref="Publish"/>, then <see cref="Path"/>.</summary>
     public string BoundPath => _boundPath;
 
-    private async Task AcceptLoop()
+    private async Task AcceptLoop(Socket socket)
     {
         while (!_closing.IsCancellationRequested)
         {
             Socket client;
-            try { client = await _socket.AcceptAsync(_closing.Token); }
+            try { client = await socket.AcceptAsync(_closing.Token); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
             catch (SocketException e) when (!_closing.IsCancellationRequested)
             {
@@ -169,12 +171,43 @@ internal sealed class ControlServer : IAsyncDisposable
         _boundPath = Path;
     }
 
+    /// <summary>
+    /// The file at <see cref="Path"/> is no longer this server's socket (an upgrade's new master renamed its own over it
+    /// and died): a fresh socket is bound beside it and renamed into place, so clients reach this server again.
+    /// </summary>
+    public void Reclaim()
+    {
+        var temp = Path + ".reclaim." + Environment.ProcessId;
+        File.Delete(temp);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(temp));
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            socket.Listen(1024);
+            if (Linux.Libc.rename(temp, Path) != 0)
+                throw new IOException($"cannot rename {temp} to {Path}: {Linux.Libc.Error(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        _replaced.Add(_socket);
+        _socket = socket;
+        _boundPath = Path;
+        _ownsFile = true;
+        SocketFile = Linux.FileId.OfPath(Path);
+        _ = AcceptLoop(socket);
+    }
+
     /// <summary>Another master's socket now has the path: closing this one must not delete it.</summary>
     public void Disown() => _ownsFile = false;
 
     public async ValueTask DisposeAsync()
     {
         _closing.Cancel();
+        foreach (var replaced in _replaced) Linux.SocketFiles.CloseWithoutUnlink(replaced);
         if (_ownsFile || _boundPath != Path) _socket.Dispose();
         else Linux.SocketFiles.CloseWithoutUnlink(_socket);
         await FlushAsync(TimeSpan.FromMilliseconds(500));

@@ -62,6 +62,18 @@ internal interface ISupervisorHost
     /// </summary>
     void StopSuccessor(int child, int masterPid);
 
+    /// <summary>
+    /// The pack is told to stop after the new master was told to commit (it may own the runtime files already): it is
+    /// told to stop too, once it has taken over, and this master waits for it before it exits.
+    /// </summary>
+    void StopSuccessorAfterCommit(int child);
+
+    /// <summary>
+    /// An upgrade failed after the new master was told to commit: it may have renamed its pid file and control socket
+    /// over this master's before it died; what is no longer this master's is taken back.
+    /// </summary>
+    void ReclaimRuntimeFiles();
+
     /// <summary>SIGKILL to the new master's process group, unless it has been reaped.</summary>
     void KillSuccessor(int child);
 

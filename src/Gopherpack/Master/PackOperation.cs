@@ -42,7 +42,7 @@ internal sealed class UpgradeOperation(DateTimeOffset startedAt, int child, Upgr
     /// <summary>Told to commit: it only renames two files from here on, so the timeout no longer applies.</summary>
     public bool Committed { get; set; }
     /// <summary>How the new master is named in the log: through the wrapper when it is not the child.</summary>
-    public string Name => MasterPid == Child ? $"pid {Child}" : $"pid {MasterPid} (started by pid {Child})";
+    public string Name => MasterPid == Child ? $"pid {Child}" : $"pid {MasterPid}, started by pid {Child}";
     protected override string Kind => "an upgrade";
     protected override string Detail => $"new master {Name}";
 }

@@ -79,6 +79,18 @@ internal sealed partial class Supervisor
         }
     }
 
+    /// <summary>
+    /// A stop after the commit: the new master may own the pid file and control socket already, so abandoning the
+    /// upgrade now would leave two masters each waiting for the other to exit. The upgrade goes on; the new master is
+    /// told to stop too, once it has taken over, and this master waits for it.
+    /// </summary>
+    private void StopAfterCommit(UpgradeOperation upgrade)
+    {
+        Log.Info("upgrade", $"the new master ({upgrade.Name}) is taking over: it is told to stop with this pack, and this master waits for it");
+        _host.StopSuccessorAfterCommit(upgrade.Child);
+        _host.After(Manifest.Stop.Timeout + SuccessorStopGrace, new SuccessorKillDue(upgrade.Child));
+    }
+
     private void SucceedUpgrade(UpgradeOperation upgrade, int? generation)
     {
         _operation = null;
@@ -93,9 +105,18 @@ internal sealed partial class Supervisor
     {
         _operation = null;
         _host.StopSuccessor(upgrade.Child, upgrade.MasterPid);
+        // Told to commit, it may have taken the pid file and control socket before it failed.
+        if (upgrade.Committed) _host.ReclaimRuntimeFiles();
         _host.After(Manifest.Stop.Timeout + SuccessorStopGrace, new SuccessorKillDue(upgrade.Child));
-        Log.Error("upgrade", $"upgrade failed: {reason}; this master keeps serving generation {Generation}");
-        if (State is PackState.Running) _host.NotifyReady($"serving generation {Generation}; the last upgrade failed: {reason}");
+        if (State is PackState.Running)
+        {
+            Log.Error("upgrade", $"upgrade failed: {reason}; this master keeps serving generation {Generation}");
+            _host.NotifyReady($"serving generation {Generation}; the last upgrade failed: {reason}");
+        }
+        else
+        {
+            Log.Warn("upgrade", $"upgrade abandoned: {reason}");
+        }
         upgrade.Request.Respond(new UpgradeOutcome(false, upgrade.MasterPid, null, _host.Now - upgrade.StartedAt, reason));
     }
 }

@@ -671,7 +671,8 @@ internal sealed partial class Supervisor
         Log.Info("scale", $"{source}: {_slots.Count} -> {target} worker(s)");
         Scale(cpus, result =>
         {
-            if (!result.Ok) Log.Warn("scale", $"{source} failed: {result.Error}");
+            // A refusal is logged once, by Scale.
+            if (!result.Ok && !result.Refused) Log.Warn("scale", $"{source} failed: {result.Error}");
         });
     }
 
@@ -694,7 +695,8 @@ internal sealed partial class Supervisor
         }
         State = PackState.Stopping;
         if (CurrentReload is { } reload) FailReload(reload, "the pack is stopping", null, []);
-        if (CurrentUpgrade is { } upgrade) FailUpgrade(upgrade, "the pack is stopping");
+        if (CurrentUpgrade is { Committed: true } committed) StopAfterCommit(committed);
+        else if (CurrentUpgrade is { } upgrade) FailUpgrade(upgrade, "the pack is stopping");
         _queuedScaleSteps = 0;
         EndScale(new ScaleResult(false, _slots.Count, "the pack is stopping"));
         foreach (var slot in _slots) slot.CancelRestart();

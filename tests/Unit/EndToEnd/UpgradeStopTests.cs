@@ -19,7 +19,7 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
 {
     [GeneratedRegex(@"upgraded: master pid (\d+) serves generation (\d+)")] private static partial Regex Upgraded();
     [GeneratedRegex(@"starting new master pid (\d+)")] private static partial Regex Starting();
-    [GeneratedRegex(@"the new master is pid (\d+) \(started by")] private static partial Regex NewMasterIs();
+    [GeneratedRegex(@"the new master is pid (\d+), started by")] private static partial Regex NewMasterIs();
 
     private static string Manifest(int port, string stopTimeout, string switches = "") => $$"""
         name: upstop
@@ -231,6 +231,90 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
             $"workers {string.Join(",", workers.Where(Native.IsAlive))} outlived both killed masters");
         await Eventually.True(() => Directory.GetFileSystemEntries(pack.RuntimeDir).Length == 0, TimeSpan.FromSeconds(5),
             $"left in the runtime dir: {string.Join(", ", Directory.GetFileSystemEntries(pack.RuntimeDir))}");
+    }
+
+    private const int SIGSTOP = 19, SIGCONT = 18;
+
+    [Fact]
+    public async Task A_stop_after_the_commit_stops_the_new_master_too_and_neither_waits_for_the_other()
+    {
+        var port = FreePort.Probe();
+        // Workers that stop at once, and a long stop.timeout: two masters each waiting for the other would show as 25s.
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "20s"));
+        var upgrade = new PackClient(new RuntimeDirectory(pack.RuntimeDir)).UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
+        // The old master is held while the new one gets ready, and the new one is held once it has asked for the commit:
+        // the old master then sends the commit, and a stop comes before the new master has read it.
+        var started = await pack.WaitForLine(l => Starting().IsMatch(l), TimeSpan.FromSeconds(30), "the upgrade to start its new master");
+        var successor = int.Parse(Starting().Match(started).Groups[1].Value);
+        Native.kill(pack.MasterPid, SIGSTOP);
+        try
+        {
+            await pack.WaitForLine(l => l.Contains($"asking master pid {pack.MasterPid} to hand over"), TimeSpan.FromSeconds(60), "the new master to get ready");
+            Native.kill(successor, SIGSTOP);
+        }
+        finally
+        {
+            Native.kill(pack.MasterPid, SIGCONT);
+        }
+        try
+        {
+            await pack.WaitForLine(l => l.Contains($"new master pid {successor} is ready after"), TimeSpan.FromSeconds(30), "the old master to send the commit");
+            var clock = Stopwatch.StartNew();
+            pack.Signal(Native.SIGTERM);
+            await pack.WaitForLine(l => l.Contains("stop: SIGTERM received: stopping"), TimeSpan.FromSeconds(30), "the old master to begin its stop");
+        }
+        finally
+        {
+            Native.kill(successor, SIGCONT);
+        }
+        var exit = Stopwatch.StartNew();
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(60)));
+        output.WriteLine($"the old master exited {exit.ElapsedMilliseconds} ms after the new master went on (stop.timeout 20s)");
+        Assert.True(exit.Elapsed < TimeSpan.FromSeconds(12), $"the masters took {exit.Elapsed.TotalSeconds:0.0}s to stop: they waited for each other; log:\n{pack.Log}");
+        Assert.DoesNotContain("keeps serving", pack.Log);
+        await Eventually.True(() => !Native.IsAlive(successor), TimeSpan.FromSeconds(10), "the new master to exit");
+        AssertNothingLeft(pack, successor, port);
+        // The upgrade did complete before the stop took the pack down.
+        Assert.True((await upgrade).Ok);
+    }
+
+    [Fact]
+    public async Task A_new_master_that_dies_after_renaming_the_pid_file_and_control_socket_leaves_them_to_the_old_master_again()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "5s"));
+        var pidFile = Path.Combine(pack.RuntimeDir, "upstop.pid");
+        var socket = Path.Combine(pack.RuntimeDir, "upstop.sock");
+        // A new master that gets the commit, puts its pid file and control socket in place as a real one does, and dies
+        // before it says "taken".
+        var fake = pack.Dir.File("dies-in-takeover.py", $$"""
+            #!/usr/bin/python3
+            import os, socket, sys
+            status = os.fdopen(3, "w"); commit = os.fdopen(4, "r")
+            status.write("pid %d\nready\n" % os.getpid()); status.flush()
+            if commit.readline().strip() != "commit": sys.exit(3)
+            with open("{{pidFile}}.new", "w") as f: f.write("%d\n" % os.getpid())
+            os.rename("{{pidFile}}.new", "{{pidFile}}")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("{{socket}}.new"); s.listen(1)
+            os.rename("{{socket}}.new", "{{socket}}")
+            os.kill(os.getpid(), 9)
+            """);
+        File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--executable", fake, "--runtime-dir", pack.RuntimeDir);
+        Assert.True(upgrade.Code == 3, upgrade.ToString());
+        Assert.Contains("before it took over", upgrade.Stderr);
+
+        // The old master serves on and can be reached again: status, reload and stop through the files.
+        var status = await Cli.RunAsync("ps", "upstop", "--json", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(status.Code == 0, $"the pack cannot be reached after the failed takeover: {status}\nlog:\n{pack.Log}");
+        Assert.Equal($"{pack.MasterPid}", File.ReadAllText(pidFile).Trim());
+        var reload = await Cli.RunAsync("reload", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, reload.ToString());
+        var stop = await Cli.RunAsync("stop", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(stop.Code == 0, stop.ToString());
+        Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.False(File.Exists(pidFile), "the pid file was left behind");
+        Assert.False(File.Exists(socket), "the control socket was left behind");
     }
 
     /// <summary>

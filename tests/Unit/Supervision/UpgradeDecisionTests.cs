@@ -61,7 +61,7 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
         var supervisor = Running();
         Upgrade(supervisor);
         supervisor.Handle(new SuccessorNamed(Child, 6001));
-        Assert.Contains(Host.LogLines, l => l.Contains("the new master is pid 6001 (started by pid 5000)"));
+        Assert.Contains(Host.LogLines, l => l.Contains("the new master is pid 6001, started by pid 5000"));
         supervisor.Handle(new SuccessorFailed(Child, "slot 0 exited with code 1"));
 
         var failed = Assert.Single(Upgrades);
@@ -227,5 +227,40 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
         // Its new master's late "ready" is not answered with a commit.
         supervisor.Handle(new SuccessorReady(Child));
         Assert.DoesNotContain("commit 5000", Host.SuccessorCalls);
+    }
+
+    [Fact]
+    public void A_stop_after_the_commit_lets_the_new_master_take_over_and_tells_it_to_stop_too()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(Child));
+        supervisor.Handle(new StopRequested("SIGTERM received"));
+
+        // Not abandoned: the new master may own the runtime files already.
+        Assert.Empty(Upgrades);
+        Assert.Equal(["start 5000", "commit 5000", "stop after commit 5000"], Host.SuccessorCalls);
+        Assert.Equal(PackState.Stopping, supervisor.State);
+        Assert.Equal((TimeSpan.FromSeconds(10), new SuccessorKillDue(Child)), Assert.Single(Host.TakeTimers<SuccessorKillDue>()));
+        supervisor.Handle(new SuccessorTookOver(Child, 2));
+        Assert.True(Assert.Single(Upgrades).Ok);
+        Assert.Equal("hand over 5000 5000", Host.SuccessorCalls.Last());
+        Assert.DoesNotContain(Host.LogLines, l => l.Contains("keeps serving"));
+    }
+
+    [Fact]
+    public void A_new_master_that_fails_after_the_commit_has_this_master_take_its_files_back()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorFailed(Child, "before the commit"));
+        Assert.DoesNotContain("reclaim", Host.SuccessorCalls);
+
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(5001));
+        supervisor.Handle(new SuccessorExited(5001, ExitStatus.Killed(SIGKILL)));
+        Assert.Equal(["stop 5001 5001", "reclaim"], Host.SuccessorCalls.TakeLast(2));
+        Assert.False(Upgrades.Last().Ok);
+        Assert.Equal(PackState.Running, supervisor.State);
     }
 }

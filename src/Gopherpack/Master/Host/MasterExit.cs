@@ -70,7 +70,8 @@ internal sealed class MasterExit(
     private string? OtherMasterStopping()
     {
         if (successors.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
-        if (asSuccessor is { TookOver: true } && ChildProcesses.AncestorsOfSelf().Contains(asSuccessor.From))
+        if (successors.StoppedSuccessor is { } successor) return $"the new master (pid {successors.MasterOf(successor)}), told to stop with this pack while it took over";
+        if (asSuccessor is { TookOver: true, PredecessorStopping: false } && ChildProcesses.AncestorsOfSelf().Contains(asSuccessor.From))
             return $"master pid {asSuccessor.From}, whose workers drain since the upgrade";
         return null;
     }
@@ -93,7 +94,8 @@ internal sealed class MasterExit(
         // Every worker has been reaped (its group killed); what still holds a socket escaped the group.
         // Not after a handover, nor during an upgrade: then another master and its workers hold the same sockets.
         // The masters above this one (an old master that started it, a wrapper script between them) are no strays.
-        if (files.Owned && !successors.Children.Any())
+        // Nor when the old master stops the pack with this one: its workers may still drain.
+        if (files.Owned && !successors.Children.Any() && asSuccessor is not { PredecessorStopping: true })
             notes.AddRange(StraySocketHolders.KillAll(generations.AllListeners,
                 new HashSet<int>(supervisor.LivePids.Concat(successors.Children).Concat(ChildProcesses.AncestorsOfSelf())) { Environment.ProcessId, files.Janitor }, log));
         // What else is still a child was orphaned below the workers (or is a failed upgrade's new master). A new

@@ -137,6 +137,40 @@ internal sealed class MasterRuntimeFiles
         Update();
     }
 
+    /// <summary>
+    /// An upgrade's new master failed after it was told to commit: it may have renamed its pid file and control socket
+    /// over this master's before it died (its janitor then removes them). This master takes back what is no longer
+    /// its own, the same way: written beside and renamed over, so the pack is never without them for long.
+    /// </summary>
+    public void Reclaim()
+    {
+        if (!Owned) return;
+        var path = _runtime.PidFile(_packName);
+        if (_pidFile is { } lost && FileId.OfFd(lost.LockFd) != FileId.OfPath(path))
+        {
+            try
+            {
+                _pidFile = PidFile.Replace(path);
+                lost.Dispose();
+                _log.Warn("upgrade", $"took back {path} from the new master that failed after the commit");
+            }
+            catch (RuntimeDirectoryException e) { _log.Error("upgrade", $"cannot take back {path}: {e.Message}"); }
+        }
+        if (_control is { } control && control.SocketFile != FileId.OfPath(control.Path))
+        {
+            try
+            {
+                control.Reclaim();
+                _log.Warn("upgrade", $"took back {control.Path} from the new master that failed after the commit");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+            {
+                _log.Error("upgrade", $"cannot take back {control.Path}: {e.Message}; clients cannot reach this master");
+            }
+        }
+        Update();
+    }
+
     /// <summary>A new master has taken over: the shared files are its own from now on.</summary>
     public void HandOver()
     {

@@ -84,6 +84,22 @@ internal sealed class SuccessorProcesses(PosixSpawner spawner, IReadOnlyList<str
         if (failure is not null) log.Warn("upgrade", $"cannot stop the new master (pid {masterPid}): {failure}");
     }
 
+    /// <summary>
+    /// The pack is told to stop after the new master was told to commit: it is told to stop too (<c>stop</c> on the
+    /// commit pipe), and this master waits for it (<see cref="StoppedSuccessor"/>).
+    /// </summary>
+    public void StopAfterCommit(int child)
+    {
+        _stopAfterCommit = child;
+        if (!_commits.TryGetValue(child, out var commit) || !UpgradeHandshake.TryWriteLine(commit, UpgradeHandshake.Stop))
+            log.Warn("upgrade", $"cannot tell the new master (pid {MasterOf(child)}) to stop: it has gone");
+    }
+
+    private int? _stopAfterCommit;
+
+    /// <summary>The new master told to stop with this pack while it took over, until it has been reaped.</summary>
+    public int? StoppedSuccessor => _stopAfterCommit is { } child && _children.Contains(child) ? child : null;
+
     public void Kill(int child)
     {
         if (_children.Contains(child)) Processes.SignalGroup(child, SignalNames.SIGKILL);

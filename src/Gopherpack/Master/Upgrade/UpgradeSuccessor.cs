@@ -76,17 +76,42 @@ internal sealed class UpgradeSuccessor
 
     private async Task WaitForCommit()
     {
-        string? line = null;
+        var committed = false;
         try
         {
             using var commit = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, new SafePipeHandle(_handover.CommitFd, ownsHandle: true));
             using var reader = new StreamReader(commit, Encoding.UTF8);
-            line = await reader.ReadLineAsync();
+            if (await reader.ReadLineAsync() != UpgradeHandshake.Commit)
+            {
+                _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+                return;
+            }
+            committed = true;
+            _host.OnLoop(TakeOver);
+            // After the commit the old master says only "stop" (the pack was stopped while this master took over), or
+            // closes its end when it exits.
+            if (await reader.ReadLineAsync() == UpgradeHandshake.Stop) _host.OnLoop(StopWithPredecessor);
         }
-        catch (IOException) { /* the old master's end is gone: no commit, so abort below */ }
-        if (line == UpgradeHandshake.Commit) _host.OnLoop(TakeOver);
-        else _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+        catch (IOException)
+        {
+            // The old master's end is gone: before the commit that is an abort; after it, the old master has exited.
+            if (!committed) _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+        }
     }
+
+    /// <summary>
+    /// The old master was told to stop the pack while this one took over: this master stops its workers too. The old
+    /// master waits for this one, so this one does not wait for it (<see cref="PredecessorStopping"/>).
+    /// </summary>
+    private void StopWithPredecessor()
+    {
+        PredecessorStopping = true;
+        Log.Info("upgrade", $"master pid {From} was told to stop the pack while this master took over: stopping too");
+        _host.Post(new StopRequested($"master pid {From} is stopping the pack"));
+    }
+
+    /// <summary>The old master stops the pack with this one and waits for it: this one must not wait for the old one.</summary>
+    public bool PredecessorStopping { get; private set; }
 
     private void TakeOver()
     {
