@@ -84,7 +84,9 @@ internal sealed class ControlDispatcher(IControlledPack host)
         var reply = await ReloadOnce(manifestPath, strategyText, requestedBy);
         if (started) host.OnLoop(() => host.Notifier.Ready(reply.Ok
             ? $"serving generation {reply.Reload?.Generation} (reloaded in {reply.Reload?.DurationMs:0} ms)"
-            : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}"));
+            : reply.Error?.Code == ControlErrors.Busy
+                ? $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; a reload was not started: {reply.Error.Message}"
+                : $"serving generation {reply.Reload?.Generation.ToString() ?? "unchanged"}; the last reload failed: {reply.Error?.Message}"));
         return reply;
     }
 

@@ -109,7 +109,10 @@ public static class MasterRunner
         using var host = new MasterHost(manifest, runtime, listeners, slotCpus, log, options with { Handover = handover, PidFile = pidFile, ScaledWorkers = scaled, MetricsSocket = metricsSocket });
         var code = await host.RunAsync();
         // Stopped before it took over (an abandoned upgrade's SIGTERM may come before the commit pipe's EOF): still a failed upgrade.
-        return host.UpgradeFailure is null && !host.UpgradeNotCompleted ? code : ExitUpgradeFailed;
+        if (host.UpgradeFailure is null && !host.UpgradeNotCompleted) return code;
+        // The supervisor logged the pack's own exit code; the process says the upgrade failed.
+        log.Error("exit", $"exit code {ExitUpgradeFailed}: the upgrade that started this master did not complete{(host.UpgradeFailure is { } failure ? $": {failure}" : "")}");
+        return ExitUpgradeFailed;
 
         int Fail(string message)
         {
