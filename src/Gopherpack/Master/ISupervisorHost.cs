@@ -66,7 +66,8 @@ internal interface ISupervisorHost
     /// The pack is told to stop after the new master was told to commit (it may own the runtime files already): it is
     /// told to stop too, once it has taken over, and this master waits for it before it exits.
     /// </summary>
-    void StopSuccessorAfterCommit(int child);
+    /// <param name="force"><c>stop --force</c>: it kills its workers at once.</param>
+    void StopSuccessorAfterCommit(int child, bool force);
 
     /// <summary>
     /// An upgrade failed after the new master was told to commit: it may have renamed its pid file and control socket

@@ -278,7 +278,7 @@ internal sealed class MasterHost : ISupervisorHost, IControlledPack, ISuccessorH
 
     public bool CommitSuccessor(int child) => _successors.Commit(child);
     public void StopSuccessor(int child, int masterPid) => _successors.Stop(child, masterPid);
-    public void StopSuccessorAfterCommit(int child) => _successors.StopAfterCommit(child);
+    public void StopSuccessorAfterCommit(int child, bool force) => _successors.StopAfterCommit(child, force);
     public void KillSuccessor(int child) => _successors.Kill(child);
     public void ReclaimRuntimeFiles() => _files.Reclaim();
     public void NotifyReloading(string status) => Notifier.Reloading(status);

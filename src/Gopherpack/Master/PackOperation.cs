@@ -41,6 +41,8 @@ internal sealed class UpgradeOperation(DateTimeOffset startedAt, int child, Upgr
     public UpgradeRequested Request { get; } = request;
     /// <summary>Told to commit: it only renames two files from here on, so the timeout no longer applies.</summary>
     public bool Committed { get; set; }
+    /// <summary>Killed because it had not taken over long after the commit.</summary>
+    public bool Overdue { get; set; }
     /// <summary>How the new master is named in the log: through the wrapper when it is not the child.</summary>
     public string Name => MasterPid == Child ? $"pid {Child}" : $"pid {MasterPid}, started by pid {Child}";
     protected override string Kind => "an upgrade";

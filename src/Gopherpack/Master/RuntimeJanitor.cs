@@ -53,6 +53,8 @@ internal static class RuntimeJanitor
           [ "$tries" -ge 30 ] && exit 0
           tries=$((tries + 1)); sleep 0.1
         done
+        # Files the master was writing when it was killed (named for its pid, in its private runtime dir).
+        rm -f -- "$list.tmp" "${list%.files.*}.pid.$master".*.tmp
         { [ -f "$list" ] && [ ! -L "$list" ]; } || exit 0  # only a plain file: a FIFO would hang it, a symlink lead elsewhere
         exec <"$list" 2>/dev/null || exit 0
         read -r owner || exit 0; [ "$owner" = "$master" ] || exit 0

@@ -14,6 +14,11 @@ internal sealed partial class Supervisor
 {
     /// <summary>How long a new master told to stop may take beyond its workers' stop.timeout before it is killed.</summary>
     private static readonly TimeSpan SuccessorStopGrace = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a new master told to commit may take to rename two files and answer. --timeout no longer applies then
+    /// (it may be taking over); one that has not answered by this is hung, and is killed.
+    /// </summary>
+    internal static readonly TimeSpan TakeoverGrace = TimeSpan.FromSeconds(10);
 
     private void BeginUpgrade(UpgradeRequested request)
     {
@@ -59,6 +64,15 @@ internal sealed partial class Supervisor
                 upgrade.Committed = true;
                 Log.Info("upgrade", $"new master {upgrade.Name} is ready after {Duration.Format(_host.Now - upgrade.StartedAt)}; handing over");
                 if (!_host.CommitSuccessor(upgrade.Child)) FailUpgrade(upgrade, $"the new master ({upgrade.Name}) went away while taking over");
+                else _host.After(TakeoverGrace, new TakeoverOverdue(upgrade.Child));
+                break;
+            case TakeoverOverdue when upgrade.Committed:
+                upgrade.Overdue = true;
+                Log.Warn("upgrade", $"the new master ({upgrade.Name}) has not taken over {Duration.Format(TakeoverGrace)} after the commit: killing it");
+                _host.KillSuccessor(upgrade.Child);
+                break;
+            case SuccessorExited when upgrade.Overdue:
+                FailUpgrade(upgrade, $"the new master ({upgrade.Name}) had not taken over {Duration.Format(TakeoverGrace)} after the commit and was killed");
                 break;
             case SuccessorTookOver took:
                 SucceedUpgrade(upgrade, took.Generation);
@@ -84,10 +98,10 @@ internal sealed partial class Supervisor
     /// upgrade now would leave two masters each waiting for the other to exit. The upgrade goes on; the new master is
     /// told to stop too, once it has taken over, and this master waits for it.
     /// </summary>
-    private void StopAfterCommit(UpgradeOperation upgrade)
+    private void StopAfterCommit(UpgradeOperation upgrade, StopMode mode)
     {
         Log.Info("upgrade", $"the new master ({upgrade.Name}) is taking over: it is told to stop with this pack, and this master waits for it");
-        _host.StopSuccessorAfterCommit(upgrade.Child);
+        _host.StopSuccessorAfterCommit(upgrade.Child, force: mode == StopMode.KillNow);
         _host.After(Manifest.Stop.Timeout + SuccessorStopGrace, new SuccessorKillDue(upgrade.Child));
     }
 

@@ -695,7 +695,7 @@ internal sealed partial class Supervisor
         }
         State = PackState.Stopping;
         if (CurrentReload is { } reload) FailReload(reload, "the pack is stopping", null, []);
-        if (CurrentUpgrade is { Committed: true } committed) StopAfterCommit(committed);
+        if (CurrentUpgrade is { Committed: true } committed) StopAfterCommit(committed, mode);
         else if (CurrentUpgrade is { } upgrade) FailUpgrade(upgrade, "the pack is stopping");
         _queuedScaleSteps = 0;
         EndScale(new ScaleResult(false, _slots.Count, "the pack is stopping"));

@@ -63,6 +63,8 @@ internal sealed record SuccessorFailed(int Child, string Reason) : SuccessorEven
 internal sealed record SuccessorExited(int Child, ExitStatus? Exit) : SuccessorEvent(Child);
 /// <summary>The upgrade's --timeout has passed.</summary>
 internal sealed record UpgradeTimedOut(int Child) : SuccessorEvent(Child);
+/// <summary>A new master told to commit has not taken over in <c>Supervisor.TakeoverGrace</c>: it hangs, and is killed.</summary>
+internal sealed record TakeoverOverdue(int Child) : SuccessorEvent(Child);
 /// <summary>A new master told to stop has had its stop.timeout and some: kill it if it is still there.</summary>
 internal sealed record SuccessorKillDue(int Child) : SuccessorEvent(Child);
 

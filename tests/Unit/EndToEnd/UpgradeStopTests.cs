@@ -235,17 +235,22 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
 
     private const int SIGSTOP = 19, SIGCONT = 18;
 
-    [Fact]
-    public async Task A_stop_after_the_commit_stops_the_new_master_too_and_neither_waits_for_the_other()
+    [Theory]
+    [InlineData("SIGTERM")]
+    [InlineData("stop --force")]
+    public async Task A_stop_after_the_commit_stops_the_new_master_too_and_neither_waits_for_the_other(string stop)
     {
         var port = FreePort.Probe();
-        // Workers that stop at once, and a long stop.timeout: two masters each waiting for the other would show as 25s.
-        await using var pack = await PackProcess.StartAsync(Manifest(port, "20s"));
+        // A long stop.timeout: two masters each waiting for the other, or a forced stop that drains, would show as 20s and more.
+        // The forced stop's workers ignore SIGTERM: only a kill ends them sooner.
+        var force = stop == "stop --force";
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "20s", force ? ", \"--ignore-term\"" : ""));
         var upgrade = new PackClient(new RuntimeDirectory(pack.RuntimeDir)).UpgradeAsync("upstop", timeout: TimeSpan.FromSeconds(120));
         // The old master is held while the new one gets ready, and the new one is held once it has asked for the commit:
         // the old master then sends the commit, and a stop comes before the new master has read it.
         var started = await pack.WaitForLine(l => Starting().IsMatch(l), TimeSpan.FromSeconds(30), "the upgrade to start its new master");
         var successor = int.Parse(Starting().Match(started).Groups[1].Value);
+        Task<Cli.Result>? forced = null;
         Native.kill(pack.MasterPid, SIGSTOP);
         try
         {
@@ -259,9 +264,9 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         try
         {
             await pack.WaitForLine(l => l.Contains($"new master pid {successor} is ready after"), TimeSpan.FromSeconds(30), "the old master to send the commit");
-            var clock = Stopwatch.StartNew();
-            pack.Signal(Native.SIGTERM);
-            await pack.WaitForLine(l => l.Contains("stop: SIGTERM received: stopping"), TimeSpan.FromSeconds(30), "the old master to begin its stop");
+            if (force) forced = Cli.RunAsync("stop", "upstop", "--force", "--runtime-dir", pack.RuntimeDir);
+            else pack.Signal(Native.SIGTERM);
+            await pack.WaitForLine(l => l.Contains("it is told to stop with this pack"), TimeSpan.FromSeconds(30), "the old master to begin its stop");
         }
         finally
         {
@@ -269,7 +274,8 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         }
         var exit = Stopwatch.StartNew();
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(60)));
-        output.WriteLine($"the old master exited {exit.ElapsedMilliseconds} ms after the new master went on (stop.timeout 20s)");
+        output.WriteLine($"{stop}: the old master exited {exit.ElapsedMilliseconds} ms after the new master went on (stop.timeout 20s)");
+        if (forced is not null) Assert.True((await forced).Code == 0, (await forced).ToString());
         Assert.True(exit.Elapsed < TimeSpan.FromSeconds(12), $"the masters took {exit.Elapsed.TotalSeconds:0.0}s to stop: they waited for each other; log:\n{pack.Log}");
         Assert.DoesNotContain("keeps serving", pack.Log);
         await Eventually.True(() => !Native.IsAlive(successor), TimeSpan.FromSeconds(10), "the new master to exit");
@@ -315,6 +321,32 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
         Assert.Equal(0, await pack.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.False(File.Exists(pidFile), "the pid file was left behind");
         Assert.False(File.Exists(socket), "the control socket was left behind");
+    }
+
+    [Fact]
+    public async Task A_new_master_that_hangs_after_the_commit_is_killed_and_the_old_master_serves_on()
+    {
+        var port = FreePort.Probe();
+        await using var pack = await PackProcess.StartAsync(Manifest(port, "5s"));
+        // A new master that gets the commit and then hangs (frozen, stuck on I/O): --timeout no longer applies to it.
+        var hangs = pack.Dir.File("hangs-in-takeover.py", """
+            #!/usr/bin/python3
+            import os, time
+            status = os.fdopen(3, "w"); commit = os.fdopen(4, "r")
+            status.write("pid %d\nready\n" % os.getpid()); status.flush()
+            commit.readline()
+            time.sleep(300)
+            """);
+        File.SetUnixFileMode(hangs, (UnixFileMode)Convert.ToInt32("755", 8));
+        var clock = Stopwatch.StartNew();
+        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--executable", hangs, "--timeout", "3", "--runtime-dir", pack.RuntimeDir);
+        output.WriteLine($"the hung new master's upgrade ended after {clock.ElapsedMilliseconds} ms");
+        Assert.True(upgrade.Code == 3, upgrade.ToString());
+        Assert.Contains("had not taken over 10s after the commit and was killed", upgrade.Stderr);
+        var status = await Cli.RunAsync("ps", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(status.Code == 0, status.ToString());
+        var reload = await Cli.RunAsync("reload", "upstop", "--runtime-dir", pack.RuntimeDir);
+        Assert.True(reload.Code == 0, $"the pack is still busy with the hung upgrade: {reload}");
     }
 
     /// <summary>

@@ -51,9 +51,15 @@ public sealed class JanitorFolderSwapTests
         File.WriteAllText(file, "");
         var folder = Directory.CreateDirectory(Path.Combine(shared, "notify")).FullName;
         File.WriteAllText(Path.Combine(folder, "inner"), "");
+        // What the master was writing when it was killed: its next list, and a pid file not yet renamed into place.
+        var writing = new[] { Path.Combine(dir.Path, $"test.files.{Environment.ProcessId}.tmp"), Path.Combine(dir.Path, $"test.pid.{Environment.ProcessId}.3.tmp") };
+        var others = new[] { Path.Combine(dir.Path, "test.pid.1.3.tmp"), Path.Combine(dir.Path, "test.files.1.tmp") };
+        foreach (var path in writing.Concat(others)) File.WriteAllText(path, "");
         await RunJanitor(dir, [file, folder], swap: false);
         Assert.False(File.Exists(file), "the janitor left a listed file");
         Assert.False(Directory.Exists(folder), "the janitor left a listed folder");
+        Assert.All(writing, path => Assert.False(File.Exists(path), $"the janitor left {path}"));
+        Assert.All(others, path => Assert.True(File.Exists(path), $"the janitor removed another master's {path}"));
 
         // A symlink to the victim folder in a listed path's place is another file (its own inode): left alone, not followed.
         File.WriteAllText(Path.Combine(victim, "data"), "");

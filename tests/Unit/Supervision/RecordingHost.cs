@@ -83,7 +83,7 @@ internal sealed class RecordingHost : ISupervisorHost, IMasterLog
 
     public void StopSuccessor(int child, int masterPid) => SuccessorCalls.Add($"stop {child} {masterPid}");
     public void KillSuccessor(int child) => SuccessorCalls.Add($"kill {child}");
-    public void StopSuccessorAfterCommit(int child) => SuccessorCalls.Add($"stop after commit {child}");
+    public void StopSuccessorAfterCommit(int child, bool force) => SuccessorCalls.Add($"{(force ? "force" : "stop")} after commit {child}");
     public void ReclaimRuntimeFiles() => SuccessorCalls.Add("reclaim");
     public void HandOver(int child, int masterPid) => SuccessorCalls.Add($"hand over {child} {masterPid}");
     public void NotifyReloading(string status) => ServiceManager.Add("RELOADING " + status);

@@ -263,4 +263,34 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
         Assert.False(Upgrades.Last().Ok);
         Assert.Equal(PackState.Running, supervisor.State);
     }
+
+    [Fact]
+    public void A_forced_stop_after_the_commit_has_the_new_master_kill_its_workers_too()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(Child));
+        supervisor.Handle(new StopRequested("stop requested (--force)", Mode: StopMode.KillNow));
+        Assert.Equal("force after commit 5000", Host.SuccessorCalls.Last());
+        Assert.Equal(supervisor.LivePids.Select(pid => (pid, SIGKILL)).Order(), Host.Signals.Where(s => s.Signal == SIGKILL).Order());
+    }
+
+    [Fact]
+    public void A_new_master_that_has_not_taken_over_ten_seconds_after_the_commit_is_killed_and_the_upgrade_fails()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(Child));
+        // --timeout no longer applies once it may be taking over.
+        supervisor.Handle(Assert.Single(Host.TakeTimers<UpgradeTimedOut>()).Event);
+        Assert.Empty(Upgrades);
+        var overdue = Assert.Single(Host.TakeTimers<TakeoverOverdue>());
+        Assert.Equal((TimeSpan.FromSeconds(10), new TakeoverOverdue(Child)), overdue);
+        supervisor.Handle(overdue.Event);
+        Assert.Equal("kill 5000", Host.SuccessorCalls.Last());
+        supervisor.Handle(new SuccessorExited(Child, null));
+        Assert.Equal("the new master (pid 5000) had not taken over 10s after the commit and was killed", Assert.Single(Upgrades).Error);
+        Assert.Equal("reclaim", Host.SuccessorCalls.Last());
+        Assert.Equal(PackState.Running, supervisor.State);
+    }
 }

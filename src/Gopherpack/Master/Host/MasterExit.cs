@@ -69,8 +69,8 @@ internal sealed class MasterExit(
     /// </summary>
     private string? OtherMasterStopping()
     {
-        if (successors.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
         if (successors.StoppedSuccessor is { } successor) return $"the new master (pid {successors.MasterOf(successor)}), told to stop with this pack while it took over";
+        if (successors.FailedChildren.FirstOrDefault() is > 0 and var child) return $"the new master of an abandoned upgrade (pid {child})";
         if (asSuccessor is { TookOver: true, PredecessorStopping: false } && ChildProcesses.AncestorsOfSelf().Contains(asSuccessor.From))
             return $"master pid {asSuccessor.From}, whose workers drain since the upgrade";
         return null;
@@ -117,8 +117,10 @@ internal sealed class MasterExit(
     private void ForwardForcedStop()
     {
         if (_pending is null) return;
+        // Told to stop with this pack while it took over: told through the commit pipe, which it reads until it exits.
+        successors.ForceAfterCommit();
         // The new master itself, not a wrapper script around it: the wrapper would die first, and reaping it kill its group.
-        foreach (var child in successors.FailedChildren) Processes.Signal(successors.MasterOf(child), SignalNames.SIGQUIT);
+        foreach (var child in successors.FailedChildren.Where(c => c != successors.StoppedSuccessor)) Processes.Signal(successors.MasterOf(child), SignalNames.SIGQUIT);
         if (asSuccessor is { TookOver: true } && ChildProcesses.AncestorsOfSelf().Contains(asSuccessor.From))
             Processes.Signal(asSuccessor.From, SignalNames.SIGQUIT);
     }

@@ -88,11 +88,22 @@ internal sealed class SuccessorProcesses(PosixSpawner spawner, IReadOnlyList<str
     /// The pack is told to stop after the new master was told to commit: it is told to stop too (<c>stop</c> on the
     /// commit pipe), and this master waits for it (<see cref="StoppedSuccessor"/>).
     /// </summary>
-    public void StopAfterCommit(int child)
+    public void StopAfterCommit(int child, bool force)
     {
         _stopAfterCommit = child;
-        if (!_commits.TryGetValue(child, out var commit) || !UpgradeHandshake.TryWriteLine(commit, UpgradeHandshake.Stop))
-            log.Warn("upgrade", $"cannot tell the new master (pid {MasterOf(child)}) to stop: it has gone");
+        TellAfterCommit(child, force ? UpgradeHandshake.Force : UpgradeHandshake.Stop);
+    }
+
+    /// <summary>A forced stop after <see cref="StopAfterCommit"/>: the new master kills its workers at once too.</summary>
+    public void ForceAfterCommit()
+    {
+        if (StoppedSuccessor is { } child) TellAfterCommit(child, UpgradeHandshake.Force);
+    }
+
+    private void TellAfterCommit(int child, string word)
+    {
+        if (!_commits.TryGetValue(child, out var commit) || !UpgradeHandshake.TryWriteLine(commit, word))
+            log.Warn("upgrade", $"cannot tell the new master (pid {MasterOf(child)}) to {word}: it has gone");
     }
 
     private int? _stopAfterCommit;
@@ -107,7 +118,8 @@ internal sealed class SuccessorProcesses(PosixSpawner spawner, IReadOnlyList<str
 
     public void HandedOver(int child)
     {
-        CloseCommit(child);
+        // Told to stop with this pack, it may still be told to force the stop: the pipe stays open until it is reaped.
+        if (_stopAfterCommit != child) CloseCommit(child);
         Successor = child;
     }
 

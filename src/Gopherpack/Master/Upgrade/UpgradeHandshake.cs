@@ -5,12 +5,13 @@ namespace Gopherpack.Master.Upgrade;
 /// <summary>
 /// The lines the two masters of an upgrade exchange over the pipes of <see cref="UpgradeHandover"/>: the new master
 /// writes <c>pid PID</c>, then <c>ready</c>, <c>taken GENERATION</c> or <c>failed REASON</c> on the status pipe; the
-/// old master writes <c>commit</c> on the commit pipe (EOF there means abort), and after it <c>stop</c> when the pack
-/// was told to stop while the new master took over: the new master stops too, without waiting for the old one.
+/// old master writes <c>commit</c> on the commit pipe (EOF there means abort), and after it <c>stop</c> (or <c>force</c>,
+/// for <c>stop --force</c>) when the pack was told to stop while the new master took over: the new master stops too,
+/// without waiting for the old one.
 /// </summary>
 internal static class UpgradeHandshake
 {
-    public const string Pid = "pid", Ready = "ready", Commit = "commit", Stop = "stop", Taken = "taken", Failed = "failed";
+    public const string Pid = "pid", Ready = "ready", Commit = "commit", Stop = "stop", Force = "force", Taken = "taken", Failed = "failed";
 
     public static string PidLine(int pid) => $"{Pid} {pid}";
     public static string TakenLine(int generation) => $"{Taken} {generation}";

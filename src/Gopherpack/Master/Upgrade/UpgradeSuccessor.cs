@@ -88,9 +88,13 @@ internal sealed class UpgradeSuccessor
             }
             committed = true;
             _host.OnLoop(TakeOver);
-            // After the commit the old master says only "stop" (the pack was stopped while this master took over), or
-            // closes its end when it exits.
-            if (await reader.ReadLineAsync() == UpgradeHandshake.Stop) _host.OnLoop(StopWithPredecessor);
+            // After the commit the old master says only "stop" or "force" (the pack was stopped while this master took
+            // over), or closes its end when it exits.
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line == UpgradeHandshake.Stop) _host.OnLoop(() => StopWithPredecessor(StopMode.Graceful));
+                else if (line == UpgradeHandshake.Force) _host.OnLoop(() => StopWithPredecessor(StopMode.KillNow));
+            }
         }
         catch (IOException)
         {
@@ -103,11 +107,11 @@ internal sealed class UpgradeSuccessor
     /// The old master was told to stop the pack while this one took over: this master stops its workers too. The old
     /// master waits for this one, so this one does not wait for it (<see cref="PredecessorStopping"/>).
     /// </summary>
-    private void StopWithPredecessor()
+    private void StopWithPredecessor(StopMode mode)
     {
         PredecessorStopping = true;
         Log.Info("upgrade", $"master pid {From} was told to stop the pack while this master took over: stopping too");
-        _host.Post(new StopRequested($"master pid {From} is stopping the pack"));
+        _host.Post(new StopRequested($"master pid {From} is stopping the pack{(mode == StopMode.KillNow ? " (--force)" : "")}", Mode: mode));
     }
 
     /// <summary>The old master stops the pack with this one and waits for it: this one must not wait for the old one.</summary>
