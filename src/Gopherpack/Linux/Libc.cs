@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)] public static partial int posix_spawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
     [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_init(void* actions);
+    [LibraryImport(Lib)] public static partial int isatty(int fd);
     [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_destroy(void* actions);
     [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
     [LibraryImport(Lib)] public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, int mode);

@@ -48,9 +48,11 @@ internal sealed class WorkerIo(string notifyDirectory, MasterOutput output, Acti
             stderr.CloseWrite();
             var recent = new RecentLines();
             var label = prefixFor(pid);
+            // A worker of another account must not drive the terminal of the account that runs the master (escape
+            // sequences that make it answer into its input, set its title, write its clipboard).
             _workers[workerId] = new Resources(notify,
-                new WorkerOutput(stdout.TakeReader(), output.Out, label, recent),
-                new WorkerOutput(stderr.TakeReader(), output.Err, label, recent),
+                new WorkerOutput(stdout.TakeReader(), output.Out, label, recent, neutralizeControls: account is not null && output.Out.IsTerminal),
+                new WorkerOutput(stderr.TakeReader(), output.Err, label, recent, neutralizeControls: account is not null && output.Err.IsTerminal),
                 recent);
             return pid;
         }

@@ -16,8 +16,12 @@ internal sealed class WorkerOutput
 
     public Task Completion { get; }
 
-    public WorkerOutput(Stream source, OutputSink target, string? prefix, RecentLines recent)
+    private readonly bool _neutralizeControls;
+
+    /// <param name="neutralizeControls">Control characters are written as visible text (ESC as <c>^[</c>), not passed to the terminal.</param>
+    public WorkerOutput(Stream source, OutputSink target, string? prefix, RecentLines recent, bool neutralizeControls = false)
     {
+        _neutralizeControls = neutralizeControls;
         _target = target;
         _prefix = Encoding.UTF8.GetBytes(prefix ?? "");
         _recent = recent;
@@ -45,7 +49,7 @@ internal sealed class WorkerOutput
     private void Emit(ReadOnlySpan<byte> line)
     {
         _recent.Add(line);
-        _target.TryWrite(_prefix, line);
+        _target.TryWrite(_prefix, _neutralizeControls ? TerminalText.Visible(line) : line);
     }
 }
 

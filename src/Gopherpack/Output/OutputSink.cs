@@ -48,6 +48,9 @@ internal sealed class OutputSink
         _broken = fd < 0;
     }
 
+    /// <summary>The output is a terminal (the master runs in the foreground of one).</summary>
+    public bool IsTerminal => _fd >= 0 && Libc.isatty(_fd) == 1;
+
     /// <summary>Lines dropped since start because the output was too slow, full or closed.</summary>
     public long DroppedLines => Interlocked.Read(ref _dropped);
 

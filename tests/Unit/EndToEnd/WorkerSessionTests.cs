@@ -52,6 +52,7 @@ public sealed partial class WorkerSessionTests
         slot = os.environ.get("GOPHERPACK_SLOT")
         tty = attempt(lambda: os.close(os.open("/dev/tty", os.O_RDWR)))
         print(f"probe slot={slot} pid={os.getpid()} sid={os.getsid(0)} pgid={os.getpgid(0)} tty={tty}", flush=True)
+        print("probe escape \x1b]0;owned\x07\x1b[6n\x05 end", flush=True)
         if slot == "1" and len(sys.argv) > 1:
             with open(sys.argv[1]) as fifo:
                 target = int(fifo.read().strip())
@@ -84,6 +85,15 @@ public sealed partial class WorkerSessionTests
         Assert.Equal(pid, int.Parse(probe.Groups[4].Value));
         Assert.Equal((pid, "?"), SessionAndTty(pid));
         if (UnixAccounts.EffectiveUid == 0) Assert.Equal(Nobody.Uid.ToString(), Native.StatusField(pid, "Uid").Split('\t')[1]);
+
+        // Nor can its output drive the terminal: escape sequences (set the title, ask for the cursor position, which the
+        // terminal answers into its input, ENQ) reach it as visible text.
+        if (UnixAccounts.EffectiveUid == 0)
+        {
+            var escape = await pack.WaitForLine(l => l.Contains("probe escape"), Wait, "the worker's escape sequences");
+            Assert.Contains("probe escape ^[]0;owned^G^[[6n^E end", escape);
+            Assert.DoesNotContain('\u001b', escape);
+        }
     }
 
     [Fact]
