@@ -339,7 +339,15 @@ public sealed partial class UpgradeStopTests(ITestOutputHelper output)
             """);
         File.SetUnixFileMode(hangs, (UnixFileMode)Convert.ToInt32("755", 8));
         var clock = Stopwatch.StartNew();
-        var upgrade = await Cli.RunAsync("upgrade", "upstop", "--executable", hangs, "--timeout", "3", "--runtime-dir", pack.RuntimeDir);
+        var pending = Cli.RunAsync("upgrade", "upstop", "--executable", hangs, "--timeout", "3", "--runtime-dir", pack.RuntimeDir);
+        var hung = int.Parse(Starting().Match(await pack.WaitForLine(l => Starting().IsMatch(l), TimeSpan.FromSeconds(30), "the upgrade to start")).Groups[1].Value);
+        Cli.Result upgrade;
+        try { upgrade = await pending.WaitAsync(TimeSpan.FromSeconds(60)); }
+        finally
+        {
+            // Ended by the master when it works; by the test when it does not.
+            if (Native.IsAlive(hung)) Native.kill(hung, Native.SIGKILL);
+        }
         output.WriteLine($"the hung new master's upgrade ended after {clock.ElapsedMilliseconds} ms");
         Assert.True(upgrade.Code == 3, upgrade.ToString());
         Assert.Contains("had not taken over 10s after the commit and was killed", upgrade.Stderr);
