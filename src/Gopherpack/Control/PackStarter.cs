@@ -104,7 +104,7 @@ public sealed class PackStarter(RuntimeDirectory runtime)
     {
         // Only a plain file: a FIFO put there meanwhile would hang the read, a symlink lead elsewhere.
         if (FileType.OwnerOfLink(path)?.Type != FileType.IfReg) return "    (no log)";
-        try { return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(LogTailLines).Select(l => "    " + l)); }
+        try { return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(LogTailLines).Select(l => "    " + Output.TerminalText.Visible(l))); }
         catch (IOException) { return "    (no log)"; }
     }
 }

@@ -74,7 +74,8 @@ internal sealed partial class Supervisor
             case SuccessorExited when upgrade.Overdue:
                 FailUpgrade(upgrade, $"the new master ({upgrade.Name}) had not taken over {Duration.Format(TakeoverGrace)} after the commit and was killed");
                 break;
-            case SuccessorTookOver took:
+            // Killed as overdue, it may still have answered before the kill: its exit decides, and the files are taken back.
+            case SuccessorTookOver took when !upgrade.Overdue:
                 SucceedUpgrade(upgrade, took.Generation);
                 break;
             case SuccessorFailed failed:

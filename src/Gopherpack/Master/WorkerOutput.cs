@@ -137,8 +137,10 @@ internal sealed class RecentLines(int capacity = 20)
         Add(text);
     }
 
+    /// <summary>Kept as visible text: these lines are quoted in the log, in replies and on the operator's terminal.</summary>
     public void Add(string line)
     {
+        line = Output.TerminalText.Visible(line);
         lock (_lines)
         {
             _lines.Enqueue(line);

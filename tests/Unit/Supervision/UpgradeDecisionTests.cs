@@ -293,4 +293,20 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
         Assert.Equal("reclaim", Host.SuccessorCalls.Last());
         Assert.Equal(PackState.Running, supervisor.State);
     }
+
+    [Fact]
+    public void A_taken_that_arrives_after_the_overdue_kill_does_not_count_the_exit_fails_the_upgrade()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(Child));
+        supervisor.Handle(Assert.Single(Host.TakeTimers<TakeoverOverdue>()).Event);
+        supervisor.Handle(new SuccessorTookOver(Child, 2));
+        Assert.Empty(Upgrades);
+        Assert.DoesNotContain(Host.SuccessorCalls, c => c.StartsWith("hand over", StringComparison.Ordinal));
+        supervisor.Handle(new SuccessorExited(Child, ExitStatus.Killed(SIGKILL)));
+        Assert.False(Assert.Single(Upgrades).Ok);
+        Assert.Equal("reclaim", Host.SuccessorCalls.Last());
+        Assert.Equal(PackState.Running, supervisor.State);
+    }
 }
