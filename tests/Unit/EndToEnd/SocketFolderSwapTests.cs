@@ -33,6 +33,10 @@ public sealed class SocketFolderSwapTests
         return (real, victimFile);
     }
 
+    /// <summary>A pack whose unix listener's socket file is app.sock in <paramref name="folder"/>.</summary>
+    private static Task<PackProcess> StartWithSocketIn(string folder, TempDir dir) =>
+        PackProcess.StartAsync(Manifest(Path.Combine(folder, "app.sock")), dir: dir);
+
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
     [Fact]
@@ -40,7 +44,7 @@ public sealed class SocketFolderSwapTests
     {
         using var dir = new TempDir();
         var shared = Directory.CreateDirectory(Path.Combine(dir.Path, "d")).FullName;
-        await using var pack = await PackProcess.StartAsync(Manifest(Path.Combine(shared, "app.sock")), dir: dir);
+        await using var pack = await StartWithSocketIn(shared, dir);
         var (real, victimFile) = SwapFolder(dir, shared);
 
         var stopped = await new PackClient(new RuntimeDirectory(pack.RuntimeDir)).StopAsync("swap", Timeout());
@@ -56,7 +60,7 @@ public sealed class SocketFolderSwapTests
     {
         using var dir = new TempDir();
         var shared = Directory.CreateDirectory(Path.Combine(dir.Path, "d")).FullName;
-        await using var pack = await PackProcess.StartAsync(Manifest(Path.Combine(shared, "app.sock")), dir: dir);
+        await using var pack = await StartWithSocketIn(shared, dir);
         var (_, victimFile) = SwapFolder(dir, shared);
 
         pack.Signal(Native.SIGKILL);

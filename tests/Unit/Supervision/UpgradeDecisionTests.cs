@@ -26,6 +26,15 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
     private void Upgrade(Supervisor supervisor, string? executable = null) =>
         supervisor.Handle(new UpgradeRequested(executable, Timeout, "client pid 42", Upgrades.Add));
 
+    /// <summary>A running pack whose upgrade's new master got ready and was told to commit.</summary>
+    private Supervisor Committed()
+    {
+        var supervisor = Running();
+        Upgrade(supervisor);
+        supervisor.Handle(new SuccessorReady(Child));
+        return supervisor;
+    }
+
     [Fact]
     public void A_new_master_that_gets_ready_is_told_to_commit_and_once_it_took_over_this_pack_drains()
     {
@@ -232,9 +241,7 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
     [Fact]
     public void A_stop_after_the_commit_lets_the_new_master_take_over_and_tells_it_to_stop_too()
     {
-        var supervisor = Running();
-        Upgrade(supervisor);
-        supervisor.Handle(new SuccessorReady(Child));
+        var supervisor = Committed();
         supervisor.Handle(new StopRequested("SIGTERM received"));
 
         // Not abandoned: the new master may own the runtime files already.
@@ -267,9 +274,7 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
     [Fact]
     public void A_forced_stop_after_the_commit_has_the_new_master_kill_its_workers_too()
     {
-        var supervisor = Running();
-        Upgrade(supervisor);
-        supervisor.Handle(new SuccessorReady(Child));
+        var supervisor = Committed();
         supervisor.Handle(new StopRequested("stop requested (--force)", Mode: StopMode.KillNow));
         Assert.Equal("force after commit 5000", Host.SuccessorCalls.Last());
         Assert.Equal(supervisor.LivePids.Select(pid => (pid, SIGKILL)).Order(), Host.Signals.Where(s => s.Signal == SIGKILL).Order());
@@ -278,9 +283,7 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
     [Fact]
     public void A_new_master_that_has_not_taken_over_ten_seconds_after_the_commit_is_killed_and_the_upgrade_fails()
     {
-        var supervisor = Running();
-        Upgrade(supervisor);
-        supervisor.Handle(new SuccessorReady(Child));
+        var supervisor = Committed();
         // --timeout no longer applies once it may be taking over.
         supervisor.Handle(Assert.Single(Host.TakeTimers<UpgradeTimedOut>()).Event);
         Assert.Empty(Upgrades);
@@ -297,9 +300,7 @@ public sealed class UpgradeDecisionTests : SupervisorFixture
     [Fact]
     public void A_taken_that_arrives_after_the_overdue_kill_does_not_count_the_exit_fails_the_upgrade()
     {
-        var supervisor = Running();
-        Upgrade(supervisor);
-        supervisor.Handle(new SuccessorReady(Child));
+        var supervisor = Committed();
         supervisor.Handle(Assert.Single(Host.TakeTimers<TakeoverOverdue>()).Event);
         supervisor.Handle(new SuccessorTookOver(Child, 2));
         Assert.Empty(Upgrades);

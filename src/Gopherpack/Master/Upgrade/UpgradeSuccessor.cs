@@ -77,13 +77,14 @@ internal sealed class UpgradeSuccessor
     private async Task WaitForCommit()
     {
         var committed = false;
+        void Abandoned() => _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
         try
         {
             using var commit = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, new SafePipeHandle(_handover.CommitFd, ownsHandle: true));
             using var reader = new StreamReader(commit, Encoding.UTF8);
             if (await reader.ReadLineAsync() != UpgradeHandshake.Commit)
             {
-                _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+                Abandoned();
                 return;
             }
             committed = true;
@@ -99,7 +100,7 @@ internal sealed class UpgradeSuccessor
         catch (IOException)
         {
             // The old master's end is gone: before the commit that is an abort; after it, the old master has exited.
-            if (!committed) _host.OnLoop(() => Abort($"master pid {From} abandoned the upgrade (timeout, stop or failure; see its log)"));
+            if (!committed) Abandoned();
         }
     }
 
